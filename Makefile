@@ -1,0 +1,115 @@
+# edulab: hardware-free PCIe DMA driver lab.
+#
+#   make run         build everything and boot the lab (interactive shell on a
+#                    terminal, else the demo), x86_64, stock Debian kernel
+#   make test        host unit tests + every VM scenario on the stock kernels
+#   make test-debug  the VM suite on the lab's debug kernel (KASAN, lockdep...)
+#   make bench       edu-bench in the lab, report under build/bench/
+#   make lint        checkpatch/sparse/W=1 on the driver, clang-format on C++
+#
+# Public targets first install missing Debian packages (scripts/deps.sh), then
+# re-enter make so versions are read from what is installed now.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+ROOT := $(CURDIR)
+BUILD := $(ROOT)/build
+export EDULAB_CACHE ?= $(HOME)/.cache/edulab
+JOBS ?= $(shell nproc)
+SUBMAKE = $(MAKE) --no-print-directory -f $(ROOT)/Makefile
+
+.PHONY: all run test test-debug bench lint stage clean deps help
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+
+all: ; @scripts/deps.sh x86_64 aarch64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
+run: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock && scripts/run_qemu.sh --no-build $(RUN_ARGS)
+test: ; @scripts/deps.sh x86_64 aarch64 lint && $(SUBMAKE) _test
+test-debug: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _test-debug
+bench: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _bench
+lint: ; @scripts/deps.sh x86_64 lint && $(SUBMAKE) _lint
+deps: ; @scripts/deps.sh x86_64 aarch64 lint
+# `make stage ARCH=aarch64 KERNEL=stock`: what run_qemu.sh calls before booting.
+stage: ; @scripts/deps.sh $(ARCH) && $(SUBMAKE) _stage
+clean: ; rm -rf $(BUILD)
+
+# ---------------------------------------------------------------------------
+# Internal targets (dependencies installed).
+
+ARCH ?= x86_64
+KERNEL ?= stock
+KREL_STOCK := $(shell dpkg-query -W -f='$${Depends}' linux-image-amd64 2>/dev/null | grep -o 'linux-image-[0-9][^ ,]*-amd64' | head -1 | sed 's/^linux-image-//')
+ABI := $(KREL_STOCK:-amd64=)
+ARM_ROOT := $(EDULAB_CACHE)/arm64/$(ABI)/root
+
+ifeq ($(ARCH),x86_64)
+  KMAKE_ARCH :=
+  CMAKE_CROSS :=
+  BUSYBOX := /bin/busybox
+else ifeq ($(ARCH),aarch64)
+  KMAKE_ARCH := ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+  CMAKE_CROSS := -DCMAKE_TOOLCHAIN_FILE=$(ROOT)/cmake/aarch64-linux-gnu.cmake
+  BUSYBOX := $(ARM_ROOT)/bin/busybox
+else
+  $(error ARCH must be x86_64 or aarch64)
+endif
+
+# Kernel flavour -> image, release, module build tree, module directory.
+ifeq ($(ARCH)-$(KERNEL),x86_64-stock)
+  KIMAGE = /boot/vmlinuz-$(KREL_STOCK)
+  KREL = $(KREL_STOCK)
+  KDIR = /usr/src/linux-headers-$(KREL_STOCK)
+  MODDIR = /lib/modules/$(KREL_STOCK)
+else ifeq ($(ARCH)-$(KERNEL),aarch64-stock)
+  KIMAGE = $(ARM_ROOT)/boot/vmlinuz-$(ABI)-arm64
+  KREL = $(ABI)-arm64
+  KDIR = $(ARM_ROOT)/usr/src/linux-headers-$(ABI)-arm64
+  MODDIR = $(ARM_ROOT)/lib/modules/$(ABI)-arm64
+else ifneq ($(filter $(ARCH)-$(KERNEL),x86_64-debug x86_64-min),)
+  KBUILD_OUT = $(shell $(ROOT)/bsp/kernel/build-kernel.sh $(KERNEL))
+  KDIR = $(KBUILD_OUT)/build
+  KIMAGE = $(KDIR)/arch/x86/boot/bzImage
+  KREL = $(shell cat $(KDIR)/include/config/kernel.release)
+  MODDIR = -
+else
+  $(error no kernel flavour '$(KERNEL)' for $(ARCH): stock on both, debug and min on x86_64)
+endif
+
+STAGE := $(BUILD)/stage/$(ARCH)-$(KERNEL)
+DRIVER_OUT := $(BUILD)/driver/$(ARCH)-$(KERNEL)
+GUEST_BUILD := $(BUILD)/guest-$(ARCH)
+HOST_BUILD := $(BUILD)/host
+
+.PHONY: _host _guest _module _stage _test _test-debug _bench _lint
+_host:
+	@cmake -S $(ROOT) -B $(HOST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(HOST_BUILD) -j$(JOBS)
+
+_guest:
+	@cmake -S $(ROOT) -B $(GUEST_BUILD) -DEDULAB_GUEST=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_CROSS) >/dev/null
+	@cmake --build $(GUEST_BUILD) -j$(JOBS)
+
+# The driver is built out of tree per (arch, kernel) from symlinks to driver/.
+_module:
+	@mkdir -p $(DRIVER_OUT)
+	@for f in $(ROOT)/driver/*.[ch] $(ROOT)/driver/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
+	@$(MAKE) -s -C $(KDIR) M=$(DRIVER_OUT) $(KMAKE_ARCH) EDU_UAPI_DIR=$(ROOT)/include/uapi modules
+
+_stage: _module _guest
+	@$(ROOT)/bsp/mkstage.sh $(STAGE) $(KIMAGE) $(KREL) $(MODDIR) $(BUSYBOX) $(GUEST_BUILD)/bin $(DRIVER_OUT)/edu.ko
+
+_test:
+	@$(SUBMAKE) _host
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
+	@$(SUBMAKE) _stage ARCH=aarch64 KERNEL=stock
+	@$(SUBMAKE) _lint
+	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j1
+
+_test-debug:
+	@$(SUBMAKE) _host
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=debug
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=min
+	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j1
+
+_lint:
+	@$(MAKE) -s -C $(ROOT)/driver lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) EDU_UAPI_DIR=$(ROOT)/include/uapi

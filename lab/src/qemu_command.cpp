@@ -1,0 +1,108 @@
+#include "qemu_command.hpp"
+
+namespace edulab {
+
+std::string qemu_binary(Arch arch) {
+  return arch == Arch::x86_64 ? "qemu-system-x86_64" : "qemu-system-aarch64";
+}
+
+std::string default_memory(Arch arch) { return arch == Arch::x86_64 ? "256M" : "512M"; }
+
+std::string guest_console(Arch arch) { return arch == Arch::x86_64 ? "ttyS0" : "ttyAMA0"; }
+
+std::vector<std::string> arch_edu_props(Arch arch) {
+  if (arch == Arch::aarch64) return {"dma_mask=0xffffffffff"};
+  return {};
+}
+
+std::vector<std::string> arch_kernel_params(Arch arch) {
+  if (arch == Arch::aarch64) return {"edu.dma_bits=40"};
+  return {};
+}
+
+std::string kernel_command_line(const Scenario& s) {
+  std::string cmdline = "console=" + guest_console(s.options.arch) + " panic=-1 quiet loglevel=4";
+  // The kernel console is a slow serial line under TCG; tests read dmesg.
+  cmdline += " lab.arch=" + to_string(s.options.arch);
+  cmdline += " lab.kernel=" + to_string(s.options.kernel);
+  if (s.interactive) cmdline += " lab.interactive=1";
+  for (const auto& p : arch_kernel_params(s.options.arch)) cmdline += " " + p;
+  for (const auto& a : s.options.append) cmdline += " " + a;
+  return cmdline;
+}
+
+std::vector<std::string> qemu_command(const Scenario& s) {
+  const RunOptions& o = s.options;
+  std::vector<std::string> cmd{qemu_binary(o.arch)};
+  if (o.arch == Arch::x86_64) {
+    cmd.insert(cmd.end(), {"-M", "q35"});
+  } else {
+    cmd.insert(cmd.end(), {"-M", "virt", "-cpu", "cortex-a57"});
+  }
+  cmd.insert(cmd.end(), {"-m", o.memory.empty() ? default_memory(o.arch) : o.memory, "-smp",
+                         std::to_string(o.smp), "-nodefaults", "-display", "none", "-no-reboot",
+                         "-kernel", s.kernel_image, "-initrd", s.initramfs, "-append",
+                         kernel_command_line(s)});
+
+  if (s.interactive) {
+    // The user's terminal is the guest console; Ctrl-A X quits, Ctrl-A C is
+    // QEMU's monitor.
+    cmd.insert(cmd.end(), {"-chardev", "stdio,id=con,mux=on,signal=off,logfile=" +
+                                           s.sockets.console_log,
+                           "-serial", "chardev:con", "-mon", "chardev=con,mode=readline"});
+  } else {
+    cmd.insert(cmd.end(), {"-chardev", "socket,id=con,path=" + s.sockets.console, "-serial",
+                           "chardev:con", "-monitor", "none"});
+  }
+
+  // The results channel: virtio-serial ports, separate from the kernel console.
+  cmd.insert(cmd.end(), {"-device", "virtio-serial-pci,id=labser"});
+  const std::pair<const char*, const std::string*> ports[] = {
+      {kPortCtl, &s.sockets.ctl},   {kPortOut, &s.sockets.out},
+      {kPortErr, &s.sockets.err},   {kPortKmsg, &s.sockets.kmsg},
+      {kPortResults, &s.sockets.results}};
+  int n = 0;
+  for (const auto& [name, path] : ports) {
+    const std::string id = "labport" + std::to_string(n++);
+    cmd.insert(cmd.end(), {"-chardev", "socket,id=" + id + ",path=" + *path, "-device",
+                           "virtserialport,bus=labser.0,chardev=" + id + ",name=" + name});
+  }
+
+  // Each edu sits behind its own PCIe root port, so any of them can be
+  // hot-unplugged over QMP (device_del eduN).
+  std::vector<std::string> props = arch_edu_props(o.arch);
+  props.insert(props.end(), o.edu_props.begin(), o.edu_props.end());
+  for (unsigned i = 0; i < o.edu_count; ++i) {
+    const std::string port = "labrp" + std::to_string(i);
+    cmd.insert(cmd.end(), {"-device", "pcie-root-port,id=" + port + ",chassis=" +
+                                          std::to_string(i + 1) + ",slot=" +
+                                          std::to_string(i + 1)});
+    std::string dev = "edu,id=edu" + std::to_string(i) + ",bus=" + port;
+    for (const auto& p : props) dev += "," + p;
+    cmd.insert(cmd.end(), {"-device", dev});
+  }
+
+  if (!o.qmp_socket.empty()) {
+    cmd.insert(cmd.end(), {"-qmp", "unix:" + o.qmp_socket + ",server=on,wait=off"});
+  }
+  cmd.insert(cmd.end(), o.qemu_args.begin(), o.qemu_args.end());
+  return cmd;
+}
+
+std::string shell_quote(const std::string& arg) {
+  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_-./=:,+@%") == std::string::npos) {
+    return arg;
+  }
+  std::string q = "'";
+  for (char c : arg) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+}  // namespace edulab

@@ -1,0 +1,52 @@
+// The QEMU command line for a lab scenario.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace edulab {
+
+// Unix sockets the runner listens on; QEMU connects to each as a client.
+struct LabSockets {
+  std::string console;  // empty: the console is QEMU's stdio (interactive)
+  std::string console_log;  // with a stdio console: QEMU copies it here
+  std::string ctl;
+  std::string out;
+  std::string err;
+  std::string kmsg;
+  std::string results;
+};
+
+// The names the guest sees in /sys/class/virtio-ports/*/name.
+inline constexpr const char* kPortCtl = "lab.ctl";
+inline constexpr const char* kPortOut = "lab.out";
+inline constexpr const char* kPortErr = "lab.err";
+inline constexpr const char* kPortKmsg = "lab.kmsg";
+inline constexpr const char* kPortResults = "lab.results";
+
+struct Scenario {
+  RunOptions options;
+  std::string kernel_image;
+  std::string initramfs;
+  bool interactive = false;
+  LabSockets sockets;
+};
+
+std::string qemu_binary(Arch arch);
+std::string default_memory(Arch arch);
+std::string guest_console(Arch arch);
+
+// Extra edu properties the architecture needs (arm64 RAM starts at 1 GiB, out
+// of reach of edu's default 28-bit DMA mask) and the driver parameter to match.
+std::vector<std::string> arch_edu_props(Arch arch);
+std::vector<std::string> arch_kernel_params(Arch arch);
+
+std::string kernel_command_line(const Scenario& s);
+std::vector<std::string> qemu_command(const Scenario& s);
+
+// Quotes an argument for display in a shell.
+std::string shell_quote(const std::string& arg);
+
+}  // namespace edulab

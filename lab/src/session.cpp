@@ -1,0 +1,374 @@
+#include "session.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <iostream>
+#include <optional>
+#include <utility>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+namespace edulab {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::map<std::string, std::string> parse_result_stream(const std::string& stream) {
+  std::map<std::string, std::string> files;
+  std::size_t pos = 0;
+  while (pos < stream.size()) {
+    const std::size_t nl = stream.find('\n', pos);
+    if (nl == std::string::npos) break;
+    const std::string header = stream.substr(pos, nl - pos);
+    if (!header.starts_with("FILE ")) break;
+    const std::size_t sp = header.rfind(' ');
+    if (sp <= 5) break;
+    const std::string name = header.substr(5, sp - 5);
+    std::size_t size = 0;
+    try {
+      size = std::stoul(header.substr(sp + 1));
+    } catch (const std::exception&) {
+      break;
+    }
+    if (stream.size() - (nl + 1) < size) break;  // truncated: the guest died mid-way
+    files[name] = stream.substr(nl + 1, size);
+    pos = nl + 1 + size;
+  }
+  return files;
+}
+
+namespace {
+
+// An owned file descriptor.
+class Fd {
+public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  [[nodiscard]] int get() const { return fd_; }
+  [[nodiscard]] bool valid() const { return fd_ >= 0; }
+
+private:
+  int fd_ = -1;
+};
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+Fd listen_unix(const std::string& path) {
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) throw_errno("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) throw std::runtime_error("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    throw_errno("bind " + path);
+  }
+  if (::listen(fd.get(), 1) != 0) throw_errno("listen " + path);
+  return fd;
+}
+
+enum class Channel { console, ctl, out, err, kmsg, results, qemu };
+
+struct Stream {
+  Channel channel;
+  Fd listener;
+  Fd conn;
+  std::string data;
+  bool eof = false;
+};
+
+// SIGINT/SIGTERM to the runner end the run (QEMU is killed) instead of
+// orphaning QEMU.
+int g_signal_pipe[2] = {-1, -1};
+void on_signal(int sig) {
+  const char c = static_cast<char>(sig);
+  [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
+}
+
+void write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return;  // our stdout went away; keep running the guest regardless
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+}  // namespace
+
+SessionResult run_session(Scenario& scenario, const fs::path& workdir, const SessionLimits& limits,
+                          bool verbose) {
+  SessionResult result;
+  Evidence& ev = result.evidence;
+  std::vector<Stream> streams;
+  auto add_listener = [&](Channel ch, const std::string& name) {
+    const std::string path = (workdir / name).string();
+    streams.push_back(Stream{ch, listen_unix(path), Fd{}, {}, false});
+    return path;
+  };
+  if (!scenario.interactive) scenario.sockets.console = add_listener(Channel::console, "console.sock");
+  scenario.sockets.console_log = (workdir / "console.log").string();
+  scenario.sockets.ctl = add_listener(Channel::ctl, "ctl.sock");
+  scenario.sockets.out = add_listener(Channel::out, "out.sock");
+  scenario.sockets.err = add_listener(Channel::err, "err.sock");
+  scenario.sockets.kmsg = add_listener(Channel::kmsg, "kmsg.sock");
+  scenario.sockets.results = add_listener(Channel::results, "results.sock");
+
+  const auto argv_strings = qemu_command(scenario);
+  if (verbose) {
+    std::string line = "run_qemu: +";
+    for (const auto& a : argv_strings) line += " " + shell_quote(a);
+    std::cerr << line << std::endl;
+  }
+
+  int qpipe[2];
+  if (::pipe2(qpipe, O_CLOEXEC) != 0) throw_errno("pipe");
+  Fd qemu_read(qpipe[0]);
+  Fd qemu_write(qpipe[1]);
+  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("pipe");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+
+  std::vector<char*> argv;
+  for (const auto& a : argv_strings) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    if (!scenario.interactive) {
+      const int devnull = ::open("/dev/null", O_RDONLY);
+      ::dup2(devnull, STDIN_FILENO);
+      ::dup2(qpipe[1], STDOUT_FILENO);
+      // Ours, so a terminal's Ctrl-C reaches the runner, which stops QEMU.
+      ::setpgid(0, 0);
+    }
+    ::dup2(qpipe[1], STDERR_FILENO);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "run_qemu: cannot start %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  qemu_write.reset();
+  streams.push_back(Stream{Channel::qemu, Fd{}, std::move(qemu_read), {}, false});
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) throw_errno("pidfd_open");
+
+  const auto start = Clock::now();
+  auto deadline_of = [&](unsigned s) {
+    return s == 0 ? std::optional<Clock::time_point>{} : start + std::chrono::seconds(s);
+  };
+  const auto run_deadline = deadline_of(limits.timeout_s);
+  const auto boot_deadline = deadline_of(limits.boot_timeout_s);
+  std::optional<Clock::time_point> poweroff_deadline;
+  std::string ctl_line;
+
+  auto handle_data = [&](Stream& s, const char* buf, std::size_t n) {
+    s.data.append(buf, n);
+    switch (s.channel) {
+      case Channel::out:
+        write_all(STDOUT_FILENO, buf, n);
+        break;
+      case Channel::err:
+        write_all(STDERR_FILENO, buf, n);
+        break;
+      case Channel::console:
+        if (verbose) write_all(STDERR_FILENO, buf, n);
+        break;
+      case Channel::qemu:
+        if (scenario.interactive || verbose) write_all(STDERR_FILENO, buf, n);
+        break;
+      case Channel::ctl:
+        ctl_line.append(buf, n);
+        for (auto nl = ctl_line.find('\n'); nl != std::string::npos; nl = ctl_line.find('\n')) {
+          const std::string line = ctl_line.substr(0, nl);
+          ctl_line.erase(0, nl + 1);
+          if (line.starts_with("READY")) {
+            ev.ready = true;
+          } else if (line.starts_with("EXIT ")) {
+            try {
+              ev.guest_status = std::stoi(line.substr(5));
+            } catch (const std::exception&) {
+            }
+            poweroff_deadline = Clock::now() + std::chrono::seconds(limits.poweroff_timeout_s);
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  };
+
+  auto read_stream = [&](Stream& s) {
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::read(s.conn.get(), buf, sizeof(buf));
+      if (n > 0) {
+        handle_data(s, buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) {
+        s.eof = true;
+        s.conn.reset();
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno != EAGAIN) {
+        s.eof = true;
+        s.conn.reset();
+      }
+      return;
+    }
+  };
+
+  bool qemu_gone = false;
+  int wstatus = 0;
+  auto stop_qemu = [&]() {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &wstatus, 0);
+    qemu_gone = true;
+  };
+
+  while (!qemu_gone) {
+    std::vector<pollfd> fds;
+    std::vector<std::pair<Stream*, bool>> owners;  // stream, is-listener
+    for (auto& s : streams) {
+      if (s.conn.valid()) {
+        fds.push_back({s.conn.get(), POLLIN, 0});
+        owners.emplace_back(&s, false);
+      } else if (s.listener.valid()) {
+        fds.push_back({s.listener.get(), POLLIN, 0});
+        owners.emplace_back(&s, true);
+      }
+    }
+    fds.push_back({pidfd.get(), POLLIN, 0});
+    fds.push_back({g_signal_pipe[0], POLLIN, 0});
+
+    auto now = Clock::now();
+    std::optional<Clock::time_point> next;
+    auto consider = [&](const std::optional<Clock::time_point>& t) {
+      if (t && (!next || *t < *next)) next = t;
+    };
+    consider(run_deadline);
+    if (!ev.ready) consider(boot_deadline);
+    consider(poweroff_deadline);
+    int timeout_ms = -1;
+    if (next) {
+      timeout_ms = static_cast<int>(
+          std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count()));
+    }
+    const int rc = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (rc < 0 && errno != EINTR) throw_errno("poll");
+
+    now = Clock::now();
+    if (run_deadline && now >= *run_deadline) {
+      ev.timed_out = true;
+      stop_qemu();
+      break;
+    }
+    if (!ev.ready && boot_deadline && now >= *boot_deadline) {
+      ev.boot_timed_out = true;
+      stop_qemu();
+      break;
+    }
+    if (poweroff_deadline && now >= *poweroff_deadline) {
+      ev.poweroff_timed_out = true;
+      stop_qemu();
+      break;
+    }
+    if (rc <= 0) continue;
+
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      auto [s, is_listener] = owners[i];
+      if (is_listener) {
+        s->conn = Fd(::accept4(s->listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (s->conn.valid()) s->listener.reset();
+      } else {
+        read_stream(*s);
+      }
+    }
+    if (fds[fds.size() - 1].revents != 0) {
+      char sig = 0;
+      [[maybe_unused]] auto n = ::read(g_signal_pipe[0], &sig, 1);
+      std::cerr << "run_qemu: interrupted by signal " << int(sig) << ", stopping QEMU" << std::endl;
+      stop_qemu();
+      ::signal(sig, SIG_DFL);
+      ::raise(sig);
+    }
+    if (fds[fds.size() - 2].revents != 0) {
+      ::waitpid(pid, &wstatus, 0);
+      qemu_gone = true;
+    }
+  }
+
+  // QEMU is gone: drain whatever the sockets and pipe still hold.
+  for (auto& s : streams) {
+    if (s.conn.valid()) {
+      ::fcntl(s.conn.get(), F_SETFL, 0);  // blocking: the writer is gone, EOF comes
+      read_stream(s);
+    }
+  }
+
+  for (auto& s : streams) {
+    switch (s.channel) {
+      case Channel::console:
+        ev.console = std::move(s.data);
+        break;
+      case Channel::kmsg:
+        ev.kmsg = std::move(s.data);
+        break;
+      case Channel::qemu:
+        ev.qemu_output = std::move(s.data);
+        break;
+      case Channel::results:
+        result.result_files = parse_result_stream(s.data);
+        break;
+      default:
+        break;
+    }
+  }
+  if (scenario.interactive) {
+    std::ifstream log(scenario.sockets.console_log, std::ios::binary);
+    ev.console.assign(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());
+  }
+  ev.qemu.exited = WIFEXITED(wstatus);
+  ev.qemu.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 0;
+  ev.qemu.signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+  return result;
+}
+
+}  // namespace edulab

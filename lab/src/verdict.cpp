@@ -1,0 +1,256 @@
+#include "verdict.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <regex>
+#include <sstream>
+
+#include "exit_codes.hpp"
+
+namespace edulab {
+
+std::string to_string(Outcome o) {
+  switch (o) {
+    case Outcome::completed:
+      return "completed";
+    case Outcome::missing_result:
+      return "missing-result";
+    case Outcome::boot_failure:
+      return "boot-failure";
+    case Outcome::guest_oops:
+      return "guest-oops";
+    case Outcome::qemu_crash:
+      return "qemu-crash";
+    case Outcome::timeout:
+      return "timeout";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string line(text.substr(start, nl - start));
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+// Lines that fail a run. Each is a regular expression searched in the line.
+const std::array kBadPatterns = {
+    std::regex(R"(\bBUG: )"),
+    std::regex(R"(\bWARNING: )"),
+    std::regex(R"(\bOops\b)"),
+    std::regex(R"(\bKASAN\b)"),
+    std::regex(R"(\bUBSAN: )"),
+    std::regex(R"(general protection fault)"),
+    std::regex(R"(Unable to handle kernel)"),
+    std::regex(R"(Internal error: )"),
+    std::regex(R"(Kernel panic)"),
+    std::regex(R"(Call Trace)"),
+    std::regex(R"(possible recursive locking)"),
+    std::regex(R"(possible circular locking)"),
+    std::regex(R"(inconsistent lock state)"),
+    std::regex(R"(suspicious RCU usage)"),
+    std::regex(R"(lock held when returning to user space)"),
+    std::regex(R"(possible irq lock inversion)"),
+    std::regex(R"(DMA-API: )"),
+    std::regex(R"(kmemleak: .*(suspected memory leak|unreferenced object))"),
+    std::regex(R"(unreferenced object 0x)"),
+    std::regex(R"(INFO: task .* blocked for more than)"),
+    std::regex(R"(INFO: rcu_.* detected stalls)"),
+};
+
+// Boot-time lines that share a keyword with the patterns above.
+const std::array kBenignPatterns = {
+    std::regex(R"(DMA-API: preallocated \d+ debug entries)"),
+    std::regex(R"(DMA-API: debugging enabled by kernel config)"),
+    std::regex(R"(KASAN: vmalloc|kasan: KernelAddressSanitizer initialized|KASAN init)"),
+};
+
+bool is_bad(const std::string& line) {
+  for (const auto& b : kBenignPatterns) {
+    if (std::regex_search(line, b)) return false;
+  }
+  for (const auto& p : kBadPatterns) {
+    if (std::regex_search(line, p)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<KernelProblem> find_kernel_problems(std::string_view log) {
+  const auto lines = split_lines(log);
+  std::vector<KernelProblem> problems;
+  std::size_t covered_until = 0;  // one report per splat, not one per matching line
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!is_bad(lines[i])) continue;
+    if (i < covered_until) continue;
+    KernelProblem p;
+    p.line = lines[i];
+    const std::size_t from = i >= 2 ? i - 2 : 0;
+    const std::size_t to = std::min(lines.size(), i + 25);
+    for (std::size_t j = from; j < to; ++j) p.context.push_back(lines[j]);
+    covered_until = to;
+    problems.push_back(std::move(p));
+  }
+  return problems;
+}
+
+std::optional<std::string> find_qemu_fatal(std::string_view qemu_output) {
+  static const std::array fatal = {
+      std::regex(R"(hardware error)", std::regex::icase),
+      std::regex(R"(Assertion .* failed)"),
+      std::regex(R"(\bAborted\b)"),
+      std::regex(R"(Segmentation fault)"),
+      std::regex(R"(core dumped)"),
+      std::regex(R"(qemu: fatal:)"),
+  };
+  for (const auto& line : split_lines(qemu_output)) {
+    for (const auto& re : fatal) {
+      if (std::regex_search(line, re)) return line;
+    }
+  }
+  return std::nullopt;
+}
+
+GtestSummary summarize_gtest_reports(const std::vector<std::string>& json_documents) {
+  GtestSummary s;
+  for (const auto& doc : json_documents) {
+    ++s.files;
+    try {
+      const auto j = nlohmann::json::parse(doc);
+      s.tests += j.at("tests").get<int>();
+      s.failures += j.value("failures", 0);
+      s.errors += j.value("errors", 0);
+      for (const auto& suite : j.value("testsuites", nlohmann::json::array())) {
+        for (const auto& t : suite.value("testsuite", nlohmann::json::array())) {
+          if (t.contains("failures")) {
+            s.problems.push_back("failed: " + suite.value("name", std::string{"?"}) + "." +
+                                 t.value("name", std::string{"?"}));
+          }
+        }
+      }
+    } catch (const std::exception& ex) {
+      ++s.errors;
+      s.problems.push_back(std::string("unreadable GoogleTest report: ") + ex.what());
+    }
+  }
+  return s;
+}
+
+Verdict classify(const Evidence& e) {
+  Verdict v;
+  auto excerpt_of = [](const std::vector<KernelProblem>& ps) {
+    std::vector<std::string> out;
+    for (const auto& p : ps) {
+      if (out.size() > 80) break;
+      out.insert(out.end(), p.context.begin(), p.context.end());
+      out.emplace_back("----");
+    }
+    return out;
+  };
+  auto tail = [](std::string_view text, std::size_t n) {
+    auto lines = split_lines(text);
+    if (lines.size() > n) lines.erase(lines.begin(), lines.end() - static_cast<long>(n));
+    return lines;
+  };
+
+  // 1. QEMU itself died: nothing the guest said can be trusted to be complete.
+  const auto fatal = find_qemu_fatal(e.qemu_output);
+  const bool killed_by_signal = !e.qemu.exited && e.qemu.signal != 0 && !e.timed_out &&
+                                !e.boot_timed_out && !e.poweroff_timed_out;
+  if (fatal || killed_by_signal) {
+    v.outcome = Outcome::qemu_crash;
+    v.exit_status = kExitQemuCrash;
+    v.reason = fatal ? "QEMU crashed: " + *fatal
+                     : "QEMU was killed by signal " + std::to_string(e.qemu.signal);
+    // QEMU's register dump after a hardware error buries the cause.
+    const auto lines = split_lines(e.qemu_output);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (fatal && lines[i] == *fatal) {
+        v.excerpt.assign(lines.begin() + static_cast<long>(i),
+                         lines.begin() + static_cast<long>(std::min(lines.size(), i + 4)));
+      }
+    }
+    if (v.excerpt.empty()) v.excerpt = tail(e.qemu_output, 20);
+    return v;
+  }
+
+  // 2. The guest kernel complained, anywhere in the run.
+  auto problems = find_kernel_problems(e.console);
+  if (problems.empty()) problems = find_kernel_problems(e.kmsg);
+  if (!problems.empty()) {
+    v.outcome = Outcome::guest_oops;
+    v.exit_status = kExitGuestOops;
+    v.reason = "guest kernel problem: " + problems.front().line;
+    v.excerpt = excerpt_of(problems);
+    return v;
+  }
+
+  if (e.timed_out || e.poweroff_timed_out) {
+    v.outcome = Outcome::timeout;
+    v.exit_status = kExitTimeout;
+    v.reason = e.poweroff_timed_out ? "timeout: the guest did not power off after the command"
+               : e.ready            ? "timeout: the command did not finish in time"
+                                    : "timeout: the guest did not boot in time";
+    v.excerpt = tail(e.console, 30);
+    return v;
+  }
+
+  if (!e.ready) {
+    v.outcome = Outcome::boot_failure;
+    v.exit_status = kExitBootFailure;
+    v.reason = e.boot_timed_out ? "boot failure: the guest did not become ready in time"
+                                : "boot failure: QEMU exited before the guest became ready";
+    v.excerpt = tail(e.console + e.qemu_output, 30);
+    return v;
+  }
+
+  if (!e.guest_status) {
+    v.outcome = Outcome::missing_result;
+    v.exit_status = kExitMissingResult;
+    v.reason = "missing result: the guest ended without reporting the command's exit status";
+    v.excerpt = tail(e.console, 30);
+    return v;
+  }
+
+  if (e.qemu.exited && e.qemu.status != 0) {
+    v.outcome = Outcome::qemu_crash;
+    v.exit_status = kExitQemuCrash;
+    v.reason = "QEMU exited with status " + std::to_string(e.qemu.status);
+    v.excerpt = tail(e.qemu_output, 20);
+    return v;
+  }
+
+  if (e.expect_gtest) {
+    const auto s = summarize_gtest_reports(e.gtest_reports);
+    if (s.files == 0 || s.tests == 0 || s.errors != 0 ||
+        (s.failures != 0 && *e.guest_status == 0)) {
+      v.outcome = Outcome::missing_result;
+      v.exit_status = kExitMissingResult;
+      v.reason = s.files == 0   ? "missing result: no GoogleTest report came back from the guest"
+                 : s.tests == 0 ? "missing result: the GoogleTest reports contain no test"
+                 : s.errors != 0
+                     ? "missing result: unreadable GoogleTest report"
+                     : "missing result: tests failed but the command exited 0";
+      v.excerpt = s.problems;
+      return v;
+    }
+  }
+
+  v.outcome = Outcome::completed;
+  v.exit_status = *e.guest_status;
+  return v;
+}
+
+}  // namespace edulab

@@ -1,0 +1,98 @@
+#include "options.hpp"
+
+#include <gtest/gtest.h>
+
+#include "exit_codes.hpp"
+
+using namespace edulab;
+
+namespace {
+
+RunOptions parse_ok(const std::vector<std::string>& args) {
+  auto r = parse_options(args);
+  if (auto* e = std::get_if<ExitRequest>(&r)) {
+    ADD_FAILURE() << "unexpected exit request: " << e->output;
+    return {};
+  }
+  return std::get<RunOptions>(r);
+}
+
+ExitRequest parse_err(const std::vector<std::string>& args) {
+  auto r = parse_options(args);
+  EXPECT_TRUE(std::holds_alternative<ExitRequest>(r));
+  return std::holds_alternative<ExitRequest>(r) ? std::get<ExitRequest>(r) : ExitRequest{};
+}
+
+}  // namespace
+
+TEST(Options, DefaultsMatchTheDocumentedLab) {
+  const auto o = parse_ok({});
+  EXPECT_EQ(o.arch, Arch::x86_64);
+  EXPECT_EQ(o.kernel, KernelFlavour::stock);
+  EXPECT_EQ(o.edu_count, 2U);
+  EXPECT_EQ(o.smp, 1U);
+  EXPECT_TRUE(o.command.empty());
+  EXPECT_EQ(o.interactive, Interactive::automatic);
+}
+
+TEST(Options, EverythingAfterDoubleDashIsTheCommandVerbatim) {
+  const auto o = parse_ok({"--edu", "4", "--", "sh", "-c", "exit 7", "--edu", "--"});
+  EXPECT_EQ(o.edu_count, 4U);
+  EXPECT_EQ(o.command, (std::vector<std::string>{"sh", "-c", "exit 7", "--edu", "--"}));
+}
+
+TEST(Options, RepeatableOptionsAccumulate) {
+  const auto o = parse_ok({"--qemu-arg", "-device", "--qemu-arg", "edu,dma_mask=0xfff",
+                           "--append", "intel_iommu=on", "--append", "edu.force_intx=1", "--add",
+                           "/etc/hostname", "--add", "/tmp:/mnt/t"});
+  EXPECT_EQ(o.qemu_args, (std::vector<std::string>{"-device", "edu,dma_mask=0xfff"}));
+  EXPECT_EQ(o.append, (std::vector<std::string>{"intel_iommu=on", "edu.force_intx=1"}));
+  ASSERT_EQ(o.added.size(), 2U);
+  EXPECT_EQ(o.added[0].guest, "/root/hostname");
+  EXPECT_EQ(o.added[1].host, "/tmp");
+  EXPECT_EQ(o.added[1].guest, "/mnt/t");
+}
+
+TEST(Options, ArchAndKernelAreValidated) {
+  EXPECT_EQ(parse_ok({"--arch", "aarch64", "--kernel", "debug"}).arch, Arch::aarch64);
+  EXPECT_EQ(parse_err({"--arch", "riscv64"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_err({"--kernel", "fancy"}).status, kExitRunnerError);
+}
+
+TEST(Options, NumbersAreRangeChecked) {
+  EXPECT_EQ(parse_ok({"--edu", "0"}).edu_count, 0U);
+  EXPECT_EQ(parse_err({"--edu", "31"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_err({"--edu", "two"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_err({"--smp", "0"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_ok({"--mem", "2G"}).memory, "2G");
+  EXPECT_EQ(parse_err({"--mem", "lots"}).status, kExitRunnerError);
+}
+
+TEST(Options, UsageErrorsSayWhatIsWrong) {
+  const auto e = parse_err({"--no-such-option"});
+  EXPECT_TRUE(e.to_stderr);
+  EXPECT_NE(e.output.find("--no-such-option"), std::string::npos) << e.output;
+  EXPECT_NE(e.output.find("--help"), std::string::npos);
+}
+
+TEST(Options, HelpDocumentsExitStatuses) {
+  const auto e = parse_err({"--help"});
+  EXPECT_EQ(e.status, 0);
+  EXPECT_FALSE(e.to_stderr);
+  for (const char* s : {"--arch", "--kernel", "--edu", "--mem", "--smp", "--qemu-arg", "--append",
+                        "--add", "--add-binary", "--qmp", "--timeout", "120", "121", "122", "123",
+                        "124", "125"}) {
+    EXPECT_NE(e.output.find(s), std::string::npos) << s;
+  }
+}
+
+TEST(Options, InteractiveConflictsWithACommand) {
+  EXPECT_EQ(parse_err({"--interactive", "--", "true"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_err({"--interactive", "--batch"}).status, kExitRunnerError);
+}
+
+TEST(Options, AddedGuestPathMustBeAbsolute) {
+  EXPECT_THROW(parse_added_path("/x:relative"), std::invalid_argument);
+  EXPECT_THROW(parse_added_path(":/x"), std::invalid_argument);
+  EXPECT_EQ(parse_added_path("/a/b/").guest, "/root/b");
+}

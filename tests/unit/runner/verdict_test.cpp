@@ -1,0 +1,207 @@
+#include "verdict.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include <gtest/gtest.h>
+
+#include "exit_codes.hpp"
+#include "session.hpp"
+
+using namespace edulab;
+
+namespace {
+
+// Recorded with `run_qemu.sh --log`: console, then dmesg, then QEMU output.
+struct RecordedRun {
+  std::string console, kmsg, qemu;
+};
+
+RecordedRun load(const std::string& name) {
+  std::ifstream in(std::string(EDULAB_TEST_DATA) + "/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string m1 = "\n----- dmesg (dumped by the guest after the command) -----\n";
+  const std::string m2 = "\n----- QEMU output -----\n";
+  const auto a = all.find(m1);
+  const auto b = all.find(m2);
+  EXPECT_NE(a, std::string::npos);
+  EXPECT_NE(b, std::string::npos);
+  return {all.substr(0, a), all.substr(a + m1.size(), b - a - m1.size()), all.substr(b + m2.size())};
+}
+
+Evidence clean_completion(int status) {
+  Evidence e;
+  e.ready = true;
+  e.guest_status = status;
+  e.qemu.exited = true;
+  return e;
+}
+
+}  // namespace
+
+TEST(Verdict, CleanRunReturnsTheCommandsStatus) {
+  const auto rec = load("clean-boot.log");
+  Evidence e = clean_completion(7);
+  e.console = rec.console;
+  e.kmsg = rec.kmsg;
+  e.qemu_output = rec.qemu;
+  const auto v = classify(e);
+  EXPECT_EQ(v.outcome, Outcome::completed);
+  EXPECT_EQ(v.exit_status, 7);
+  EXPECT_TRUE(v.reason.empty());
+}
+
+TEST(Verdict, CleanBootLogHasNoFalsePositives) {
+  const auto rec = load("clean-boot.log");
+  EXPECT_GT(rec.kmsg.size(), 10000U) << "fixture should be a full dmesg";
+  EXPECT_TRUE(find_kernel_problems(rec.kmsg).empty());
+  EXPECT_TRUE(find_kernel_problems(rec.console).empty());
+}
+
+TEST(Verdict, RecordedGuestPanicIsAnOops) {
+  const auto rec = load("guest-panic.log");
+  Evidence e;
+  e.ready = true;  // the panic hit while the command ran
+  e.console = rec.console;
+  e.kmsg = rec.kmsg;
+  e.qemu_output = rec.qemu;
+  e.qemu.exited = true;  // panic=-1 + -no-reboot: QEMU exits 0
+  const auto v = classify(e);
+  EXPECT_EQ(v.outcome, Outcome::guest_oops);
+  EXPECT_EQ(v.exit_status, kExitGuestOops);
+  EXPECT_NE(v.reason.find("Kernel panic"), std::string::npos) << v.reason;
+  EXPECT_FALSE(v.excerpt.empty());
+}
+
+TEST(Verdict, RecordedQemuHardwareErrorIsACrash) {
+  const auto rec = load("qemu-hardware-error.log");
+  Evidence e;
+  e.ready = true;
+  e.console = rec.console;
+  e.qemu_output = rec.qemu;
+  e.qemu.signal = 6;  // hw_error() aborts
+  const auto v = classify(e);
+  EXPECT_EQ(v.outcome, Outcome::qemu_crash);
+  EXPECT_EQ(v.exit_status, kExitQemuCrash);
+  EXPECT_NE(v.reason.find("hardware error"), std::string::npos) << v.reason;
+  ASSERT_FALSE(v.excerpt.empty());
+  EXPECT_NE(v.excerpt.front().find("EDU: DMA range"), std::string::npos);
+}
+
+TEST(Verdict, KernelProblemPatterns) {
+  const char* bad[] = {
+      "[    5.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+      "[    5.1] WARNING: CPU: 0 PID: 1 at drivers/misc/edu.c:10 edu_probe+0x1/0x2 [edu]",
+      "[    5.1] Oops: 0002 [#1] PREEMPT SMP KASAN",
+      "[    5.1] BUG: KASAN: slab-use-after-free in edu_release+0x1/0x2",
+      "[    5.1] WARNING: possible recursive locking detected",
+      "[    5.1] WARNING: possible circular locking dependency detected",
+      "[    5.1] edu 0000:01:00.0: DMA-API: device driver tries to free DMA memory it has not allocated",
+      "[    5.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
+      "unreferenced object 0xffff888003c1a000 (size 4096):",
+      "[    5.1] general protection fault, probably for non-canonical address 0xdead",
+      "[    5.1] Call Trace:",
+      "[    5.1] BUG: sleeping function called from invalid context at mm/slab.h:1",
+      "[    5.1] Unable to handle kernel paging request at virtual address 0000000000001000",
+      "[    5.1] INFO: task edu-abi-tests:123 blocked for more than 120 seconds.",
+  };
+  for (const char* line : bad) {
+    EXPECT_EQ(find_kernel_problems(line).size(), 1U) << line;
+  }
+  const char* benign[] = {
+      "[    0.5] DMA-API: preallocated 65536 debug entries",
+      "[    0.5] DMA-API: debugging enabled by kernel config",
+      "[    0.5] kmemleak: Kernel memory leak detector initialized (mem pool available: 15000)",
+      "[    0.5] kasan: KernelAddressSanitizer initialized (generic)",
+      "[    0.5] edu 0000:01:00.0: edu v1.0, irq mode msi",
+      "[    0.5] Warning: unable to open an initial console.",
+  };
+  for (const char* line : benign) {
+    EXPECT_TRUE(find_kernel_problems(line).empty()) << line;
+  }
+}
+
+TEST(Verdict, OneReportPerSplat) {
+  const std::string splat =
+      "WARNING: CPU: 0 PID: 1 at x.c:1 f\nModules linked in: edu\nCall Trace:\n <TASK>\n f+0x1\n";
+  EXPECT_EQ(find_kernel_problems(splat).size(), 1U);
+}
+
+TEST(Verdict, PriorityQemuCrashOverOopsOverTimeout) {
+  Evidence e;
+  e.console = "BUG: unable to handle page fault\n";
+  e.qemu_output = "qemu-system-x86_64: hardware error: boom\n";
+  e.timed_out = true;
+  EXPECT_EQ(classify(e).outcome, Outcome::qemu_crash);
+  e.qemu_output.clear();
+  EXPECT_EQ(classify(e).outcome, Outcome::guest_oops);
+  e.console.clear();
+  EXPECT_EQ(classify(e).exit_status, kExitTimeout);
+}
+
+TEST(Verdict, BootFailureAndMissingResult) {
+  Evidence e;
+  e.qemu.exited = true;
+  EXPECT_EQ(classify(e).exit_status, kExitBootFailure);
+  e.boot_timed_out = true;
+  e.qemu = {};
+  e.qemu.signal = 9;  // we killed it at the boot deadline: not a crash
+  EXPECT_EQ(classify(e).exit_status, kExitBootFailure);
+  Evidence m;
+  m.ready = true;
+  m.qemu.exited = true;
+  EXPECT_EQ(classify(m).exit_status, kExitMissingResult);
+}
+
+TEST(Verdict, QemuKilledBySignalOrFailingIsACrash) {
+  Evidence e = clean_completion(0);
+  e.qemu = {};
+  e.qemu.signal = 11;
+  EXPECT_EQ(classify(e).exit_status, kExitQemuCrash);
+  Evidence f = clean_completion(0);
+  f.qemu.status = 1;
+  EXPECT_EQ(classify(f).exit_status, kExitQemuCrash);
+}
+
+TEST(Verdict, PoweroffHangIsATimeout) {
+  Evidence e = clean_completion(0);
+  e.poweroff_timed_out = true;
+  e.qemu = {};
+  e.qemu.signal = 9;
+  EXPECT_EQ(classify(e).exit_status, kExitTimeout);
+}
+
+TEST(Verdict, GtestReportsAreRequiredWhenExpected) {
+  Evidence e = clean_completion(0);
+  e.expect_gtest = true;
+  EXPECT_EQ(classify(e).exit_status, kExitMissingResult);
+  e.gtest_reports = {R"({"tests": 0, "failures": 0, "testsuites": []})"};
+  EXPECT_EQ(classify(e).exit_status, kExitMissingResult);
+  e.gtest_reports = {R"({"tests": 3, "failures": 0, "errors": 0, "testsuites": []})"};
+  EXPECT_EQ(classify(e).exit_status, 0);
+  e.gtest_reports.push_back("{truncated");
+  EXPECT_EQ(classify(e).exit_status, kExitMissingResult);
+  // Failures with a zero exit status are inconsistent: never a pass.
+  e.gtest_reports = {R"({"tests": 3, "failures": 1, "testsuites": []})"};
+  EXPECT_EQ(classify(e).exit_status, kExitMissingResult);
+  e.guest_status = 1;
+  EXPECT_EQ(classify(e).exit_status, 1);
+}
+
+TEST(Verdict, GtestSummaryNamesFailedTests) {
+  const auto s = summarize_gtest_reports({R"({"tests": 2, "failures": 1, "testsuites": [
+      {"name": "Dma", "testsuite": [{"name": "Ok"}, {"name": "Bad", "failures": [{"failure": "x"}]}]}]})"});
+  EXPECT_EQ(s.tests, 2);
+  EXPECT_EQ(s.failures, 1);
+  ASSERT_EQ(s.problems.size(), 1U);
+  EXPECT_EQ(s.problems[0], "failed: Dma.Bad");
+}
+
+TEST(ResultStream, ParsesFramedFilesAndStopsAtTruncation) {
+  const std::string s = "FILE a.json 2\n{}FILE b.txt 5\nhello" "FILE c 10\nshort";
+  const auto files = parse_result_stream(s);
+  ASSERT_EQ(files.size(), 2U);
+  EXPECT_EQ(files.at("a.json"), "{}");
+  EXPECT_EQ(files.at("b.txt"), "hello");
+}
