@@ -32,9 +32,11 @@ if [[ $moddir != - ]]; then
 		mkdir -p "$mods/$(dirname "$rel")"
 		cp "$f" "$mods/$rel"
 	done
-	cp "$moddir/modules.builtin" "$moddir/modules.order" "$mods/" 2>/dev/null || true
-	[[ -f $moddir/modules.builtin.modinfo ]] && cp "$moddir/modules.builtin.modinfo" "$mods/"
 fi
+# depmod and modprobe want these even when they list nothing.
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	if [[ $moddir != - && -f $moddir/$f ]]; then cp "$moddir/$f" "$mods/"; else : >"$mods/$f"; fi
+done
 depmod -b "$tmp/rootfs" "$release"
 
 if [[ -d $guestbin ]]; then

@@ -27,14 +27,27 @@ esac
 	exit 1
 }
 
+# Bump when a change to this script changes what a build produces.
+recipe=1
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 key=$( {
-	echo "$srcver $base"
-	cat "$here/common.config" "$here/$flavour.config" "$0"
+	echo "recipe $recipe $srcver $base"
+	cat "$here/common.config" "$here/$flavour.config"
 } | sha256sum | cut -c1-16)
 out=$cache/kernel/$flavour-$key
 
+# Out-of-tree modules need the kernel's exported symbols; a bzImage-only
+# build leaves them in vmlinux.symvers.
+finish() {
+	local b=$out/build
+	[[ -s $b/Module.symvers ]] || cp "$b/vmlinux.symvers" "$b/Module.symvers"
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		[[ -e $b/$f ]] || : >"$b/$f"
+	done
+}
+
 if [[ -f $out/.done ]]; then
+	finish
 	echo "$out"
 	exit 0
 fi
@@ -86,4 +99,5 @@ size=$(stat -c %s "$out/build/arch/x86/boot/bzImage")
 echo "build-kernel.sh: $flavour bzImage: $size bytes" >&2
 echo "$size" >"$out/bzImage.size"
 touch "$out/.done"
+finish
 echo "$out"

@@ -113,6 +113,8 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
                  "guest's /usr/local/bin (repeatable)")
       ->allow_extra_args(false)
       ->check(CLI::ExistingFile);
+  app.add_flag("--iommu", o.iommu,
+               "put the devices behind an IOMMU (x86_64: intel-iommu, intel_iommu=on)");
   app.add_option("--qmp", o.qmp_socket, "expose the QMP monitor on this unix socket path");
   app.add_option("--timeout", o.timeout_s,
                  "seconds before the run is killed (default 600 with a command, none "
@@ -144,6 +146,9 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
     }
     o.interactive = interactive ? Interactive::yes : batch ? Interactive::no : Interactive::automatic;
     for (const auto& a : adds) o.added.push_back(parse_added_path(a));
+    if (o.iommu && o.arch != Arch::x86_64) {
+      throw CLI::ValidationError("--iommu is only available for --arch x86_64");
+    }
   } catch (const CLI::CallForHelp&) {
     return ExitRequest{0, app.help(), false};
   } catch (const CLI::ParseError& e) {

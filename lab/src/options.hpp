@@ -33,6 +33,7 @@ struct RunOptions {
   std::vector<AddedPath> added;
   std::vector<std::string> added_binaries;
   std::string qmp_socket;
+  bool iommu = false;
   unsigned timeout_s = 0;  // 0: 600 s with a command, none interactively
   unsigned boot_timeout_s = 240;
   std::string stage_dir;  // empty: <root>/build/stage/<arch>-<kernel>

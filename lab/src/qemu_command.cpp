@@ -27,6 +27,7 @@ std::string kernel_command_line(const Scenario& s) {
   cmdline += " lab.kernel=" + to_string(s.options.kernel);
   if (s.interactive) cmdline += " lab.interactive=1";
   for (const auto& p : arch_kernel_params(s.options.arch)) cmdline += " " + p;
+  if (s.options.iommu) cmdline += " intel_iommu=on iommu.strict=1";
   for (const auto& a : s.options.append) cmdline += " " + a;
   return cmdline;
 }
@@ -36,6 +37,8 @@ std::vector<std::string> qemu_command(const Scenario& s) {
   std::vector<std::string> cmd{qemu_binary(o.arch)};
   if (o.arch == Arch::x86_64) {
     cmd.insert(cmd.end(), {"-M", "q35"});
+    // The IOMMU must exist before the PCI devices it translates for.
+    if (o.iommu) cmd.insert(cmd.end(), {"-device", "intel-iommu,intremap=off"});
   } else {
     cmd.insert(cmd.end(), {"-M", "virt", "-cpu", "cortex-a57"});
   }
@@ -60,13 +63,18 @@ std::vector<std::string> qemu_command(const Scenario& s) {
   const std::pair<const char*, const std::string*> ports[] = {
       {kPortCtl, &s.sockets.ctl},   {kPortOut, &s.sockets.out},
       {kPortErr, &s.sockets.err},   {kPortKmsg, &s.sockets.kmsg},
-      {kPortResults, &s.sockets.results}};
+      {kPortResults, &s.sockets.results}, {kPortQmp, &s.sockets.qmp_guest}};
   int n = 0;
   for (const auto& [name, path] : ports) {
     const std::string id = "labport" + std::to_string(n++);
     cmd.insert(cmd.end(), {"-chardev", "socket,id=" + id + ",path=" + *path, "-device",
                            "virtserialport,bus=labser.0,chardev=" + id + ",name=" + name});
   }
+
+  // A QMP monitor the runner bridges to the guest's lab.qmp port, so tests in
+  // the guest can hot-unplug devices (device_del) themselves.
+  cmd.insert(cmd.end(), {"-chardev", "socket,id=labqmp,path=" + s.sockets.qmp_monitor, "-mon",
+                         "chardev=labqmp,mode=control"});
 
   // Each edu sits behind its own PCIe root port, so any of them can be
   // hot-unplugged over QMP (device_del eduN).

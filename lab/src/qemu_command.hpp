@@ -17,6 +17,8 @@ struct LabSockets {
   std::string err;
   std::string kmsg;
   std::string results;
+  std::string qmp_monitor;  // QEMU's QMP monitor, driven by the runner
+  std::string qmp_guest;    // the guest's lab.qmp port, bridged to it
 };
 
 // The names the guest sees in /sys/class/virtio-ports/*/name.
@@ -25,6 +27,7 @@ inline constexpr const char* kPortOut = "lab.out";
 inline constexpr const char* kPortErr = "lab.err";
 inline constexpr const char* kPortKmsg = "lab.kmsg";
 inline constexpr const char* kPortResults = "lab.results";
+inline constexpr const char* kPortQmp = "lab.qmp";
 
 struct Scenario {
   RunOptions options;

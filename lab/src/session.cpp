@@ -96,7 +96,7 @@ Fd listen_unix(const std::string& path) {
   return fd;
 }
 
-enum class Channel { console, ctl, out, err, kmsg, results, qemu };
+enum class Channel { console, ctl, out, err, kmsg, results, qmp_monitor, qmp_guest, qemu };
 
 struct Stream {
   Channel channel;
@@ -119,7 +119,12 @@ void write_all(int fd, const char* p, std::size_t n) {
     const ssize_t w = ::write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      return;  // our stdout went away; keep running the guest regardless
+      if (errno == EAGAIN) {
+        // A non-blocking peer (QMP bridge) is full: wait a little, then give up.
+        pollfd pfd{fd, POLLOUT, 0};
+        if (::poll(&pfd, 1, 1000) > 0) continue;
+      }
+      return;  // the reader went away; keep running the guest regardless
     }
     p += w;
     n -= static_cast<std::size_t>(w);
@@ -145,6 +150,8 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   scenario.sockets.err = add_listener(Channel::err, "err.sock");
   scenario.sockets.kmsg = add_listener(Channel::kmsg, "kmsg.sock");
   scenario.sockets.results = add_listener(Channel::results, "results.sock");
+  scenario.sockets.qmp_monitor = add_listener(Channel::qmp_monitor, "qmp-monitor.sock");
+  scenario.sockets.qmp_guest = add_listener(Channel::qmp_guest, "qmp-guest.sock");
 
   const auto argv_strings = qemu_command(scenario);
   if (verbose) {
@@ -197,6 +204,29 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   std::optional<Clock::time_point> poweroff_deadline;
   std::string ctl_line;
 
+  // QMP bridge: the runner negotiates capabilities, then relays JSON lines
+  // between QEMU's monitor and the guest's lab.qmp port.
+  bool qmp_ready = false;
+  std::string qmp_from_monitor;
+  std::string qmp_from_guest;
+  auto stream_of = [&](Channel ch) -> Stream* {
+    for (auto& st : streams) {
+      if (st.channel == ch) return &st;
+    }
+    return nullptr;
+  };
+  auto send_to = [&](Channel ch, const std::string& text) {
+    Stream* st = stream_of(ch);
+    if (st != nullptr && st->conn.valid()) write_all(st->conn.get(), text.data(), text.size());
+  };
+  auto flush_guest_qmp = [&]() {
+    for (auto nl = qmp_from_guest.find('\n'); qmp_ready && nl != std::string::npos;
+         nl = qmp_from_guest.find('\n')) {
+      send_to(Channel::qmp_monitor, qmp_from_guest.substr(0, nl + 1));
+      qmp_from_guest.erase(0, nl + 1);
+    }
+  };
+
   auto handle_data = [&](Stream& s, const char* buf, std::size_t n) {
     s.data.append(buf, n);
     switch (s.channel) {
@@ -211,6 +241,28 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
         break;
       case Channel::qemu:
         if (scenario.interactive || verbose) write_all(STDERR_FILENO, buf, n);
+        break;
+      case Channel::qmp_monitor:
+        qmp_from_monitor.append(buf, n);
+        for (auto nl = qmp_from_monitor.find('\n'); nl != std::string::npos;
+             nl = qmp_from_monitor.find('\n')) {
+          const std::string line = qmp_from_monitor.substr(0, nl + 1);
+          qmp_from_monitor.erase(0, nl + 1);
+          if (qmp_ready) {
+            send_to(Channel::qmp_guest, line);
+          } else if (line.find("\"QMP\"") != std::string::npos) {
+            send_to(Channel::qmp_monitor, "{\"execute\": \"qmp_capabilities\"}\n");
+          } else if (line.find("\"return\"") != std::string::npos) {
+            qmp_ready = true;
+            flush_guest_qmp();
+          }
+        }
+        s.data.clear();
+        break;
+      case Channel::qmp_guest:
+        qmp_from_guest.append(buf, n);
+        flush_guest_qmp();
+        s.data.clear();
         break;
       case Channel::ctl:
         ctl_line.append(buf, n);

@@ -96,3 +96,8 @@ TEST(Options, AddedGuestPathMustBeAbsolute) {
   EXPECT_THROW(parse_added_path(":/x"), std::invalid_argument);
   EXPECT_EQ(parse_added_path("/a/b/").guest, "/root/b");
 }
+
+TEST(Options, IommuIsX86Only) {
+  EXPECT_TRUE(parse_ok({"--iommu"}).iommu);
+  EXPECT_EQ(parse_err({"--iommu", "--arch", "aarch64"}).status, kExitRunnerError);
+}

@@ -16,7 +16,8 @@ Scenario scenario(Arch arch, unsigned edus) {
   s.options.edu_count = edus;
   s.kernel_image = "/k";
   s.initramfs = "/i";
-  s.sockets = {"/w/con", "/w/con.log", "/w/ctl", "/w/out", "/w/err", "/w/kmsg", "/w/res"};
+  s.sockets = {"/w/con", "/w/con.log", "/w/ctl", "/w/out", "/w/err",
+               "/w/kmsg", "/w/res",     "/w/qmp", "/w/qmp-guest"};
   return s;
 }
 
@@ -51,7 +52,7 @@ TEST(QemuCommand, Arm64EduReachesRamAndDriverMatches) {
 TEST(QemuCommand, ResultChannelIsSeparateFromTheConsole) {
   const auto cmd = qemu_command(scenario(Arch::x86_64, 0));
   EXPECT_TRUE(has(cmd, "socket,id=con,path=/w/con"));
-  for (const char* port : {"lab.ctl", "lab.out", "lab.err", "lab.kmsg", "lab.results"}) {
+  for (const char* port : {"lab.ctl", "lab.out", "lab.err", "lab.kmsg", "lab.results", "lab.qmp"}) {
     EXPECT_TRUE(std::any_of(cmd.begin(), cmd.end(), [&](const std::string& a) {
       return a.find(std::string("name=") + port) != std::string::npos;
     })) << port;
@@ -87,4 +88,22 @@ TEST(CommandScript, ArgumentsSurviveVerbatim) {
             " sh -c 'exit 7'\n");
   EXPECT_NE(command_script({"echo", "it's $HOME"}).find("'it'\\''s $HOME'"), std::string::npos);
   EXPECT_EQ(shell_quote(""), "''");
+}
+
+TEST(QemuCommand, GuestQmpBridgeIsAControlMonitor) {
+  const auto cmd = qemu_command(scenario(Arch::x86_64, 1));
+  EXPECT_TRUE(has(cmd, "socket,id=labqmp,path=/w/qmp"));
+  EXPECT_TRUE(has(cmd, "chardev=labqmp,mode=control"));
+}
+
+TEST(QemuCommand, IommuPrecedesThePciDevices) {
+  auto s = scenario(Arch::x86_64, 1);
+  s.options.iommu = true;
+  const auto cmd = qemu_command(s);
+  const auto iommu = std::find(cmd.begin(), cmd.end(), "intel-iommu,intremap=off");
+  const auto edu = std::find(cmd.begin(), cmd.end(), "edu,id=edu0,bus=labrp0");
+  ASSERT_NE(iommu, cmd.end());
+  ASSERT_NE(edu, cmd.end());
+  EXPECT_LT(iommu, edu);
+  EXPECT_NE(kernel_command_line(s).find("intel_iommu=on"), std::string::npos);
 }
