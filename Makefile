@@ -46,10 +46,12 @@ ifeq ($(ARCH),x86_64)
   KMAKE_ARCH :=
   CMAKE_CROSS :=
   BUSYBOX := /bin/busybox
+  STRIP := strip
 else ifeq ($(ARCH),aarch64)
   KMAKE_ARCH := ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
   CMAKE_CROSS := -DCMAKE_TOOLCHAIN_FILE=$(ROOT)/cmake/aarch64-linux-gnu.cmake
   BUSYBOX := $(ARM_ROOT)/bin/busybox
+  STRIP := aarch64-linux-gnu-strip
 else
   $(error ARCH must be x86_64 or aarch64)
 endif
@@ -96,7 +98,7 @@ _module:
 	@$(MAKE) -s -C $(KDIR) M=$(DRIVER_OUT) $(KMAKE_ARCH) EDU_UAPI_DIR=$(ROOT)/include/uapi modules
 
 _stage: _module _guest
-	@$(ROOT)/bsp/mkstage.sh $(STAGE) $(KIMAGE) $(KREL) $(MODDIR) $(BUSYBOX) $(GUEST_BUILD)/bin $(DRIVER_OUT)/edu.ko
+	@$(ROOT)/bsp/mkstage.sh $(STAGE) $(KIMAGE) $(KREL) $(MODDIR) $(BUSYBOX) $(GUEST_BUILD)/bin $(DRIVER_OUT)/edu.ko $(STRIP)
 
 _test:
 	@$(SUBMAKE) _host
@@ -111,5 +113,19 @@ _test-debug:
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=min
 	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j1
 
-_lint:
-	@$(MAKE) -s -C $(ROOT)/driver lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) EDU_UAPI_DIR=$(ROOT)/include/uapi
+# checkpatch.pl and its data files, from Debian's linux-source-6.1 tarball.
+SRCVER := $(shell dpkg-query -W -f='$${Version}' linux-source-6.1 2>/dev/null)
+CHECKPATCH_DIR := $(EDULAB_CACHE)/checkpatch-$(SRCVER)
+$(CHECKPATCH_DIR)/scripts/checkpatch.pl:
+	@echo "lint: extracting checkpatch.pl from linux-source $(SRCVER)" >&2
+	@rm -rf $(CHECKPATCH_DIR).tmp && mkdir -p $(CHECKPATCH_DIR).tmp
+	@tar -xf /usr/src/linux-source-6.1.tar.xz -C $(CHECKPATCH_DIR).tmp --strip-components=1 \
+		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
+	@rm -rf $(CHECKPATCH_DIR) && mv $(CHECKPATCH_DIR).tmp $(CHECKPATCH_DIR)
+
+_lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl
+	@$(MAKE) -s -C $(ROOT)/driver lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) \
+		EDU_UAPI_DIR=$(ROOT)/include/uapi CHECKPATCH=$(CHECKPATCH_DIR)/scripts/checkpatch.pl
+	@cd $(ROOT) && git ls-files -co --exclude-standard -- lab lib tools tests examples include/edu \
+		| grep -E '\.(cpp|hpp|c|h)$$' | xargs clang-format --dry-run -Werror \
+		&& echo "c++: clang-format clean"

@@ -4,12 +4,12 @@
 # the initramfs (busybox, the rootfs overlay, modules with their modalias
 # index, the guest programs).
 #
-#   bsp/mkstage.sh OUT KERNEL_IMAGE KERNEL_RELEASE MODULES_DIR BUSYBOX GUEST_BIN_DIR EDU_KO [DEPMOD_ROOT]
+#   bsp/mkstage.sh OUT KERNEL_IMAGE KERNEL_RELEASE MODULES_DIR BUSYBOX GUEST_BIN_DIR EDU_KO STRIP
 #
 # MODULES_DIR is the kernel's /lib/modules/<release> tree (stock kernels keep
 # virtio as modules; the lab's own flavours build everything in: pass "-").
 set -euo pipefail
-out=$1 kernel=$2 release=$3 moddir=$4 busybox=$5 guestbin=$6 eduko=$7
+out=$1 kernel=$2 release=$3 moddir=$4 busybox=$5 guestbin=$6 eduko=$7 strip=${8:-strip}
 here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$out.tmp
@@ -40,7 +40,11 @@ done
 depmod -b "$tmp/rootfs" "$release"
 
 if [[ -d $guestbin ]]; then
+	# Stripped: the initramfs lives in guest RAM (tight on the KASAN kernel).
 	find "$guestbin" -maxdepth 1 -type f -perm -u+x -exec cp {} "$tmp/rootfs/usr/bin/" \;
+	for f in "$tmp"/rootfs/usr/bin/*; do
+		file -b "$f" | grep -q '^ELF' && "$strip" "$f"
+	done
 fi
 
 rm -rf "$out"

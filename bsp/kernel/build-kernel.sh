@@ -70,21 +70,24 @@ KCONFIG_CONFIG="$out/build/.config" "$src/scripts/kconfig/merge_config.sh" -m -O
 make -C "$src" O="$out/build" olddefconfig >>"$log" 2>&1
 
 # Report fragment options that Kconfig refused (unmet dependencies), so a
-# fragment never silently lies about what the kernel contains.
+# fragment never silently lies about what the kernel contains. Later
+# fragments override earlier ones, as in merge_config.sh.
+declare -A want=()
 while IFS= read -r line; do
-	opt=${line%%=*}
 	if [[ $line =~ ^#\ (CONFIG_[A-Z0-9_]+)\ is\ not\ set ]]; then
-		opt=${BASH_REMATCH[1]}
-		grep -q "^$opt=" "$out/build/.config" && echo "build-kernel.sh: warning: $opt requested off but is on" >&2
-	elif [[ $line =~ ^CONFIG_ ]]; then
-		want=${line#*=}
-		if [[ $want == n ]]; then
-			grep -q "^$opt=" "$out/build/.config" && echo "build-kernel.sh: warning: $opt=n requested but is on" >&2
-		else
-			grep -qx "$line" "$out/build/.config" || echo "build-kernel.sh: warning: $line requested but not set" >&2
-		fi
+		want[${BASH_REMATCH[1]}]=n
+	elif [[ $line =~ ^(CONFIG_[A-Z0-9_]+)=(.*)$ ]]; then
+		want[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
 	fi
 done < <(cat "$here/common.config" "$here/$flavour.config")
+for opt in "${!want[@]}"; do
+	have=$(grep -m1 "^$opt=" "$out/build/.config" | cut -d= -f2- || true)
+	if [[ ${want[$opt]} == n ]]; then
+		[[ -z $have ]] || echo "build-kernel.sh: warning: $opt=n requested but it is $have" >&2
+	elif [[ $have != "${want[$opt]}" ]]; then
+		echo "build-kernel.sh: warning: $opt=${want[$opt]} requested but it is ${have:-not set}" >&2
+	fi
+done
 
 # Progress: one line per 500 compiled files, the build log keeps the rest.
 make -C "$src" O="$out/build" -j"$(nproc)" bzImage modules_prepare 2>&1 | tee -a "$log" |

@@ -1,7 +1,5 @@
 #include "cpio.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -9,6 +7,8 @@
 #include <iterator>
 #include <stdexcept>
 #include <system_error>
+
+#include <sys/stat.h>
 
 namespace edulab {
 
@@ -30,7 +30,8 @@ std::string CpioArchive::normalize(const std::string& path) {
     pos = next + 1;
   }
   std::string out;
-  for (const auto& p : parts) out += "/" + p;
+  for (const auto& p : parts)
+    out += "/" + p;
   return out.empty() ? "/" : out;
 }
 
@@ -42,8 +43,8 @@ void CpioArchive::ensure_parents(const std::string& path) {
     if (it == entries_.end()) {
       entries_[dir] = Entry{S_IFDIR | 0755, {}, 0, 0};
     } else if (!S_ISDIR(it->second.mode)) {
-      throw std::invalid_argument("initramfs: " + dir + " is not a directory (needed for " +
-                                  path + ")");
+      throw std::invalid_argument("initramfs: " + dir + " is not a directory (needed for " + path +
+                                  ")");
     }
   }
 }
@@ -93,8 +94,8 @@ void CpioArchive::add_symlink(const std::string& path, const std::string& target
   put(path, Entry{S_IFLNK | 0777, std::move(data), 0, 0});
 }
 
-void CpioArchive::add_char_device(const std::string& path, std::uint32_t major,
-                                  std::uint32_t minor, std::uint32_t mode) {
+void CpioArchive::add_char_device(const std::string& path, std::uint32_t major, std::uint32_t minor,
+                                  std::uint32_t mode) {
   put(path, Entry{S_IFCHR | (mode & 07777), {}, major, minor});
 }
 
@@ -140,9 +141,11 @@ void write_header(std::ostream& out, std::uint32_t ino, std::uint32_t mode, std:
                   std::uint32_t filesize, std::uint32_t rmaj, std::uint32_t rmin,
                   const std::string& name) {
   std::array<char, 111> hdr{};
-  // magic ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize check
-  std::snprintf(hdr.data(), hdr.size(), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-                ino, mode, 0U, 0U, nlink, 0U, filesize, 0U, 0U, rmaj, rmin,
+  // magic ino mode uid gid nlink mtime filesize devmajor devminor rdevmajor rdevminor namesize
+  // check
+  std::snprintf(hdr.data(), hdr.size(),
+                "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0U, 0U,
+                nlink, 0U, filesize, 0U, 0U, rmaj, rmin,
                 static_cast<std::uint32_t>(name.size() + 1), 0U);
   out.write(hdr.data(), 110);
   out.write(name.c_str(), static_cast<std::streamsize>(name.size() + 1));

@@ -15,7 +15,7 @@ namespace edulab {
 // Parent directories are created implicitly; later additions replace earlier
 // ones at the same path, so per-run files can override the staged rootfs.
 class CpioArchive {
-public:
+ public:
   void add_directory(const std::string& path, std::uint32_t mode = 0755);
   void add_file(const std::string& path, std::vector<std::byte> data, std::uint32_t mode = 0644);
   void add_file(const std::string& path, const std::string& text, std::uint32_t mode = 0644);
@@ -35,7 +35,7 @@ public:
   // Canonical guest path: absolute, no "." or "..", no trailing slash.
   static std::string normalize(const std::string& path);
 
-private:
+ private:
   struct Entry {
     std::uint32_t mode = 0;  // including the S_IF* type bits
     std::vector<std::byte> data;

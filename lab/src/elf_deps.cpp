@@ -1,12 +1,12 @@
 #include "elf_deps.hpp"
 
-#include <elf.h>
-
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <stdexcept>
+
+#include <elf.h>
 
 namespace edulab {
 
@@ -90,8 +90,8 @@ ElfInfo read_elf_info(const fs::path& file) {
 
   std::vector<Elf64_Dyn> dyns;
   std::uint64_t strtab = 0;
-  for (std::uint64_t off = dynamic->p_offset; off + sizeof(Elf64_Dyn) <= dynamic->p_offset + dynamic->p_filesz;
-       off += sizeof(Elf64_Dyn)) {
+  for (std::uint64_t off = dynamic->p_offset;
+       off + sizeof(Elf64_Dyn) <= dynamic->p_offset + dynamic->p_filesz; off += sizeof(Elf64_Dyn)) {
     const auto d = read_at<Elf64_Dyn>(img, off, file);
     if (d.d_tag == DT_NULL) break;
     if (d.d_tag == DT_STRTAB) strtab = vaddr_to_offset(phdrs, d.d_un.d_ptr, file);
@@ -106,10 +106,11 @@ ElfInfo read_elf_info(const fs::path& file) {
       std::size_t start = 0;
       while (start <= paths.size()) {
         std::size_t colon = paths.find(':', start);
-        std::string p = paths.substr(start, colon == std::string::npos ? std::string::npos
-                                                                      : colon - start);
+        std::string p =
+            paths.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
         for (const char* tok : {"$ORIGIN", "${ORIGIN}"}) {
-          if (auto at = p.find(tok); at != std::string::npos) p.replace(at, std::strlen(tok), origin);
+          if (auto at = p.find(tok); at != std::string::npos)
+            p.replace(at, std::strlen(tok), origin);
         }
         if (!p.empty()) info.runpath.push_back(p);
         if (colon == std::string::npos) break;
@@ -125,8 +126,12 @@ std::vector<Dependency> runtime_dependencies(const fs::path& program, const fs::
   std::vector<fs::path> search;
   switch (top.machine) {
     case ElfMachine::x86_64:
-      search = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
-                "/lib", "/usr/lib"};
+      search = {"/lib/x86_64-linux-gnu",
+                "/usr/lib/x86_64-linux-gnu",
+                "/lib64",
+                "/usr/lib64",
+                "/lib",
+                "/usr/lib"};
       break;
     case ElfMachine::aarch64:
       search = {"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
@@ -146,8 +151,8 @@ std::vector<Dependency> runtime_dependencies(const fs::path& program, const fs::
     if (!fs::exists(interp)) {
       // Cross binaries name the target's loader; Debian's cross packages keep
       // it under /usr/<triplet>/lib.
-      fs::path alt = in_root(fs::path("/usr/aarch64-linux-gnu/lib") /
-                             fs::path(top.interpreter).filename());
+      fs::path alt =
+          in_root(fs::path("/usr/aarch64-linux-gnu/lib") / fs::path(top.interpreter).filename());
       if (top.machine != ElfMachine::aarch64 || !fs::exists(alt)) {
         throw std::runtime_error(program.string() + ": interpreter " + top.interpreter +
                                  " not found");
@@ -159,7 +164,8 @@ std::vector<Dependency> runtime_dependencies(const fs::path& program, const fs::
   }
 
   std::vector<std::pair<std::string, std::vector<std::string>>> todo;
-  for (const auto& n : top.needed) todo.emplace_back(n, top.runpath);
+  for (const auto& n : top.needed)
+    todo.emplace_back(n, top.runpath);
   while (!todo.empty()) {
     auto [name, runpath] = todo.back();
     todo.pop_back();
@@ -180,7 +186,8 @@ std::vector<Dependency> runtime_dependencies(const fs::path& program, const fs::
     }
     result.push_back({found, guest_libdir + "/" + name});
     const ElfInfo lib = read_elf_info(found);
-    for (const auto& n : lib.needed) todo.emplace_back(n, lib.runpath);
+    for (const auto& n : lib.needed)
+      todo.emplace_back(n, lib.runpath);
   }
   return result;
 }

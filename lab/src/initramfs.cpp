@@ -28,13 +28,16 @@ Stage load_stage(const fs::path& dir) {
 
 std::string command_script(const std::vector<std::string>& command) {
   std::string script = "#!/bin/sh\n# Written by the lab runner: the command given after --.\nexec";
-  for (const auto& a : command) script += " " + shell_quote(a);
+  for (const auto& a : command)
+    script += " " + shell_quote(a);
   return script + "\n";
 }
 
 namespace {
 
-ElfMachine machine_of(Arch a) { return a == Arch::x86_64 ? ElfMachine::x86_64 : ElfMachine::aarch64; }
+ElfMachine machine_of(Arch a) {
+  return a == Arch::x86_64 ? ElfMachine::x86_64 : ElfMachine::aarch64;
+}
 
 void add_resolved(CpioArchive& cpio, const fs::path& host, const std::string& guest) {
   // Libraries are usually symlinks to versioned files: the guest needs the bytes.
@@ -57,7 +60,8 @@ CpioArchive make_initramfs(const Stage& stage, const RunOptions& options) {
   cpio.add_directory("/lab/results", 0777);
   if (!options.command.empty()) cpio.add_file("/lab/cmd.sh", command_script(options.command), 0755);
 
-  for (const auto& a : options.added) cpio.add_host_path(a.host, a.guest);
+  for (const auto& a : options.added)
+    cpio.add_host_path(a.host, a.guest);
 
   for (const auto& b : options.added_binaries) {
     const ElfInfo info = read_elf_info(b);
@@ -66,7 +70,8 @@ CpioArchive make_initramfs(const Stage& stage, const RunOptions& options) {
                                ", the guest is " + to_string(options.arch));
     }
     add_resolved(cpio, b, "/usr/local/bin/" + fs::path(b).filename().string());
-    for (const auto& dep : runtime_dependencies(b)) add_resolved(cpio, dep.host, dep.guest);
+    for (const auto& dep : runtime_dependencies(b))
+      add_resolved(cpio, dep.host, dep.guest);
   }
   return cpio;
 }

@@ -1,11 +1,11 @@
 // edulab-run: the VM runner behind scripts/run_qemu.sh.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include <unistd.h>
 
 #include "exit_codes.hpp"
 #include "initramfs.hpp"
@@ -24,7 +24,7 @@ fs::path project_root() {
 
 // A private scratch directory for the sockets and the initramfs.
 class WorkDir {
-public:
+ public:
   WorkDir() {
     std::string tmpl = (fs::temp_directory_path() / "edulab.XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -40,22 +40,22 @@ public:
   }
   [[nodiscard]] const fs::path& path() const { return path_; }
 
-private:
+ private:
   fs::path path_;
 };
 
 int run(RunOptions o) {
-  const bool interactive =
-      o.interactive == Interactive::yes ||
-      (o.interactive == Interactive::automatic && o.command.empty() && ::isatty(STDIN_FILENO) &&
-       ::isatty(STDOUT_FILENO));
+  const bool interactive = o.interactive == Interactive::yes ||
+                           (o.interactive == Interactive::automatic && o.command.empty() &&
+                            ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO));
   // Without a terminal and without a command, the demo is the command.
   if (!interactive && o.command.empty()) o.command = {"lab-demo"};
   if (o.timeout_s == 0 && !interactive) o.timeout_s = 600;
 
-  const fs::path stage_dir = o.stage_dir.empty() ? project_root() / "build" / "stage" /
-                                                       (to_string(o.arch) + "-" + to_string(o.kernel))
-                                                 : fs::path(o.stage_dir);
+  const fs::path stage_dir =
+      o.stage_dir.empty()
+          ? project_root() / "build" / "stage" / (to_string(o.arch) + "-" + to_string(o.kernel))
+          : fs::path(o.stage_dir);
   const Stage stage = load_stage(stage_dir);
 
   WorkDir work;
@@ -77,8 +77,7 @@ int run(RunOptions o) {
   limits.boot_timeout_s = o.boot_timeout_s;
   const auto t0 = std::chrono::steady_clock::now();
   SessionResult r = run_session(scenario, work.path(), limits, o.verbose);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (!o.log_file.empty()) {
     std::ofstream log(o.log_file, std::ios::binary);
@@ -103,12 +102,14 @@ int run(RunOptions o) {
     const auto s = summarize_gtest_reports(r.evidence.gtest_reports);
     std::cerr << "run_qemu: " << s.tests << " tests, " << s.failures << " failed, in " << s.files
               << " report(s)" << std::endl;
-    for (const auto& p : s.problems) std::cerr << "run_qemu:   " << p << std::endl;
+    for (const auto& p : s.problems)
+      std::cerr << "run_qemu:   " << p << std::endl;
   }
   if (v.outcome != Outcome::completed) {
     if (!v.excerpt.empty()) {
       std::cerr << "run_qemu: ----- log excerpt -----" << std::endl;
-      for (const auto& line : v.excerpt) std::cerr << "  " << line << std::endl;
+      for (const auto& line : v.excerpt)
+        std::cerr << "  " << line << std::endl;
       std::cerr << "run_qemu: -----------------------" << std::endl;
     }
     std::cerr << "run_qemu: " << v.reason << std::endl;

@@ -1,17 +1,19 @@
 #include "options.hpp"
 
-#include <CLI/CLI.hpp>
-
 #include <filesystem>
 #include <map>
 #include <regex>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 #include "exit_codes.hpp"
 
 namespace edulab {
 
-std::string to_string(Arch a) { return a == Arch::x86_64 ? "x86_64" : "aarch64"; }
+std::string to_string(Arch a) {
+  return a == Arch::x86_64 ? "x86_64" : "aarch64";
+}
 
 std::string to_string(KernelFlavour k) {
   switch (k) {
@@ -87,26 +89,31 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
                  "kernel flavour: stock (Debian's), debug (KASAN, lockdep, ...) or min")
       ->transform(CLI::CheckedTransformer(kernels, CLI::ignore_case))
       ->default_str("stock");
-  app.add_option("--edu", o.edu_count, "number of edu devices, each behind a hotplug-capable "
-                                       "PCIe root port with QEMU id eduN")
+  app.add_option("--edu", o.edu_count,
+                 "number of edu devices, each behind a hotplug-capable "
+                 "PCIe root port with QEMU id eduN")
       ->check(CLI::Range(0U, 30U))
       ->default_str("2");
   app.add_option("--edu-prop", o.edu_props,
                  "extra QEMU property for every edu device, e.g. dma_mask=0xfffffff (repeatable)");
-  app.add_option("--mem", o.memory, "guest memory, QEMU -m syntax (default 256M x86_64, 512M "
-                                    "aarch64)")
+  app.add_option("--mem", o.memory,
+                 "guest memory, QEMU -m syntax (default 256M; 512M on "
+                 "aarch64 and for the debug kernel)")
       ->check([](const std::string& v) {
         return std::regex_match(v, std::regex("[0-9]+[kKmMgGtT]?")) ? std::string{}
                                                                     : "expected e.g. 256M or 2G";
       });
-  app.add_option("--smp", o.smp, "number of guest CPUs")->check(CLI::Range(1U, 8U))->default_str("1");
+  app.add_option("--smp", o.smp, "number of guest CPUs")
+      ->check(CLI::Range(1U, 8U))
+      ->default_str("1");
   app.add_option("--qemu-arg", o.qemu_args, "argument passed to QEMU verbatim (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--append", o.append, "extra guest kernel command line (repeatable)")
       ->allow_extra_args(false);
   std::vector<std::string> adds;
-  app.add_option("--add", adds, "copy a host file or directory into the guest, HOST[:GUEST] "
-                                "(default GUEST: /root/<name>) (repeatable)")
+  app.add_option("--add", adds,
+                 "copy a host file or directory into the guest, HOST[:GUEST] "
+                 "(default GUEST: /root/<name>) (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--add-binary", o.added_binaries,
                  "copy a dynamically linked program and the shared libraries it needs into the "
@@ -119,10 +126,10 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
   app.add_option("--timeout", o.timeout_s,
                  "seconds before the run is killed (default 600 with a command, none "
                  "interactively)");
-  app.add_option("--boot-timeout", o.boot_timeout_s,
-                 "seconds the guest may take to become ready")
+  app.add_option("--boot-timeout", o.boot_timeout_s, "seconds the guest may take to become ready")
       ->default_str("240");
-  app.add_option("--stage", o.stage_dir, "staged kernel + rootfs (default build/stage/ARCH-KERNEL)");
+  app.add_option("--stage", o.stage_dir,
+                 "staged kernel + rootfs (default build/stage/ARCH-KERNEL)");
   app.add_option("--results", o.results_dir,
                  "host directory receiving the files the guest writes to /lab/results");
   app.add_flag("--expect-gtest", o.expect_gtest,
@@ -130,8 +137,9 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
   app.add_option("--log", o.log_file, "write the guest kernel log (console and dmesg) here");
   bool interactive = false;
   bool batch = false;
-  app.add_flag("--interactive", interactive, "give a root shell on the console (default when "
-                                             "stdin is a terminal and no command is given)");
+  app.add_flag("--interactive", interactive,
+               "give a root shell on the console (default when "
+               "stdin is a terminal and no command is given)");
   app.add_flag("--batch", batch, "never interactive: run the demo (or the command) and power off");
   app.add_flag("-v,--verbose", o.verbose, "print the QEMU command line and the guest console");
   app.add_option("command", o.command, "command to run as root in the guest, after --");
@@ -144,17 +152,19 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
     if (interactive && !o.command.empty()) {
       throw CLI::ValidationError("--interactive cannot be combined with a command");
     }
-    o.interactive = interactive ? Interactive::yes : batch ? Interactive::no : Interactive::automatic;
-    for (const auto& a : adds) o.added.push_back(parse_added_path(a));
+    o.interactive = interactive ? Interactive::yes
+                    : batch     ? Interactive::no
+                                : Interactive::automatic;
+    for (const auto& a : adds)
+      o.added.push_back(parse_added_path(a));
     if (o.iommu && o.arch != Arch::x86_64) {
       throw CLI::ValidationError("--iommu is only available for --arch x86_64");
     }
   } catch (const CLI::CallForHelp&) {
     return ExitRequest{0, app.help(), false};
   } catch (const CLI::ParseError& e) {
-    return ExitRequest{kExitRunnerError, "run_qemu: " + std::string(e.what()) +
-                                             " (see run_qemu.sh --help)\n",
-                       true};
+    return ExitRequest{kExitRunnerError,
+                       "run_qemu: " + std::string(e.what()) + " (see run_qemu.sh --help)\n", true};
   } catch (const std::invalid_argument& e) {
     return ExitRequest{kExitRunnerError, "run_qemu: " + std::string(e.what()) + "\n", true};
   }

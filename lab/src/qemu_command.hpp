@@ -10,7 +10,7 @@ namespace edulab {
 
 // Unix sockets the runner listens on; QEMU connects to each as a client.
 struct LabSockets {
-  std::string console;  // empty: the console is QEMU's stdio (interactive)
+  std::string console;      // empty: the console is QEMU's stdio (interactive)
   std::string console_log;  // with a stdio console: QEMU copies it here
   std::string ctl;
   std::string out;
@@ -38,7 +38,7 @@ struct Scenario {
 };
 
 std::string qemu_binary(Arch arch);
-std::string default_memory(Arch arch);
+std::string default_memory(Arch arch, KernelFlavour kernel);
 std::string guest_console(Arch arch);
 
 // Extra edu properties the architecture needs (arm64 RAM starts at 1 GiB, out

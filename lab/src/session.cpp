@@ -1,24 +1,25 @@
 #include "session.hpp"
 
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <vector>
+
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstring>
-#include <fstream>
-#include <iterator>
-#include <iostream>
-#include <optional>
-#include <utility>
-#include <stdexcept>
-#include <system_error>
-#include <vector>
+#include <signal.h>
 
 namespace edulab {
 
@@ -53,7 +54,7 @@ namespace {
 
 // An owned file descriptor.
 class Fd {
-public:
+ public:
   Fd() = default;
   explicit Fd(int fd) : fd_(fd) {}
   Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
@@ -74,7 +75,7 @@ public:
   [[nodiscard]] int get() const { return fd_; }
   [[nodiscard]] bool valid() const { return fd_ >= 0; }
 
-private:
+ private:
   int fd_ = -1;
 };
 
@@ -87,7 +88,8 @@ Fd listen_unix(const std::string& path) {
   if (!fd.valid()) throw_errno("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) throw std::runtime_error("socket path too long: " + path);
+  if (path.size() >= sizeof(addr.sun_path))
+    throw std::runtime_error("socket path too long: " + path);
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     throw_errno("bind " + path);
@@ -143,7 +145,8 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     streams.push_back(Stream{ch, listen_unix(path), Fd{}, {}, false});
     return path;
   };
-  if (!scenario.interactive) scenario.sockets.console = add_listener(Channel::console, "console.sock");
+  if (!scenario.interactive)
+    scenario.sockets.console = add_listener(Channel::console, "console.sock");
   scenario.sockets.console_log = (workdir / "console.log").string();
   scenario.sockets.ctl = add_listener(Channel::ctl, "ctl.sock");
   scenario.sockets.out = add_listener(Channel::out, "out.sock");
@@ -156,7 +159,8 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   const auto argv_strings = qemu_command(scenario);
   if (verbose) {
     std::string line = "run_qemu: +";
-    for (const auto& a : argv_strings) line += " " + shell_quote(a);
+    for (const auto& a : argv_strings)
+      line += " " + shell_quote(a);
     std::cerr << line << std::endl;
   }
 
@@ -172,7 +176,8 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   ::sigaction(SIGHUP, &sa, nullptr);
 
   std::vector<char*> argv;
-  for (const auto& a : argv_strings) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : argv_strings)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
   const pid_t pid = ::fork();
@@ -339,8 +344,8 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     consider(poweroff_deadline);
     int timeout_ms = -1;
     if (next) {
-      timeout_ms = static_cast<int>(
-          std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count()));
+      timeout_ms = static_cast<int>(std::max<long>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count()));
     }
     const int rc = ::poll(fds.data(), fds.size(), timeout_ms);
     if (rc < 0 && errno != EINTR) throw_errno("poll");

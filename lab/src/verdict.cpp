@@ -1,10 +1,10 @@
 #include "verdict.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <regex>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "exit_codes.hpp"
 
@@ -99,7 +99,8 @@ std::vector<KernelProblem> find_kernel_problems(std::string_view log) {
     p.line = lines[i];
     const std::size_t from = i >= 2 ? i - 2 : 0;
     const std::size_t to = std::min(lines.size(), i + 25);
-    for (std::size_t j = from; j < to; ++j) p.context.push_back(lines[j]);
+    for (std::size_t j = from; j < to; ++j)
+      p.context.push_back(lines[j]);
     covered_until = to;
     problems.push_back(std::move(p));
   }
@@ -238,11 +239,10 @@ Verdict classify(const Evidence& e) {
         (s.failures != 0 && *e.guest_status == 0)) {
       v.outcome = Outcome::missing_result;
       v.exit_status = kExitMissingResult;
-      v.reason = s.files == 0   ? "missing result: no GoogleTest report came back from the guest"
-                 : s.tests == 0 ? "missing result: the GoogleTest reports contain no test"
-                 : s.errors != 0
-                     ? "missing result: unreadable GoogleTest report"
-                     : "missing result: tests failed but the command exited 0";
+      v.reason = s.files == 0    ? "missing result: no GoogleTest report came back from the guest"
+                 : s.tests == 0  ? "missing result: the GoogleTest reports contain no test"
+                 : s.errors != 0 ? "missing result: unreadable GoogleTest report"
+                                 : "missing result: tests failed but the command exited 0";
       v.excerpt = s.problems;
       return v;
     }

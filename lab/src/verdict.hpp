@@ -56,8 +56,8 @@ struct Evidence {
   std::string kmsg;         // dmesg dumped by the guest after the command
   std::string qemu_output;  // QEMU's stdout + stderr
   QemuExit qemu;
-  bool ready = false;                 // guest reached the point of running the command
-  std::optional<int> guest_status;    // the command's exit status
+  bool ready = false;               // guest reached the point of running the command
+  std::optional<int> guest_status;  // the command's exit status
   bool timed_out = false;
   bool boot_timed_out = false;
   bool poweroff_timed_out = false;

@@ -1,16 +1,17 @@
 // In-guest smoke test: every edu PCI device is bound to the driver, has its
 // /dev/eduN node, and answers the identification ioctl with the device's ID
 // register. Raw syscalls on purpose: this is the boot-level ABI check.
-#include <fcntl.h>
-#include <linux/edu.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/edu.h>
 
 #include <gtest/gtest.h>
 

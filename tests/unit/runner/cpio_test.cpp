@@ -1,11 +1,11 @@
 #include "cpio.hpp"
 
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -35,9 +35,9 @@ TEST(Cpio, RoundTripsThroughCpioTool) {
   CpioArchive a;
   std::string odd(1001, 'x');
   odd[3] = '\0';
-  a.add_file("/dir/odd", std::vector<std::byte>(reinterpret_cast<const std::byte*>(odd.data()),
-                                                reinterpret_cast<const std::byte*>(odd.data()) +
-                                                    odd.size()),
+  a.add_file("/dir/odd",
+             std::vector<std::byte>(reinterpret_cast<const std::byte*>(odd.data()),
+                                    reinterpret_cast<const std::byte*>(odd.data()) + odd.size()),
              0640);
   a.add_file("/dir/sub/empty", std::string{});
   a.add_symlink("/dir/link", "odd");
@@ -48,7 +48,8 @@ TEST(Cpio, RoundTripsThroughCpioTool) {
     std::ofstream out(tmp / "a.cpio", std::ios::binary);
     a.write(out);
   }
-  const std::string cmd = "cd " + (tmp / "out").string() + " && cpio -id --quiet < ../a.cpio 2>/dev/null";
+  const std::string cmd =
+      "cd " + (tmp / "out").string() + " && cpio -id --quiet < ../a.cpio 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream in(tmp / "out/dir/odd", std::ios::binary);
   const std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -58,7 +59,8 @@ TEST(Cpio, RoundTripsThroughCpioTool) {
   EXPECT_TRUE(fs::exists(tmp / "out/dir/sub/empty"));
   EXPECT_EQ(fs::read_symlink(tmp / "out/dir/link"), "odd");
   // Listing shows the device node with the right numbers (extraction needs root).
-  const std::string list = "cpio -itv --quiet < " + (tmp / "a.cpio").string() + " | grep -q '^crw.*5, *1 .*dev/console'";
+  const std::string list =
+      "cpio -itv --quiet < " + (tmp / "a.cpio").string() + " | grep -q '^crw.*5, *1 .*dev/console'";
   EXPECT_EQ(std::system(list.c_str()), 0);
   fs::remove_all(tmp);
 }

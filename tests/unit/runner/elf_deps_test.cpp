@@ -18,7 +18,8 @@ TEST(ElfDeps, DynamicHostProgramNeedsLoaderAndLibc) {
   EXPECT_EQ(deps.front().guest, info.interpreter);
   EXPECT_TRUE(std::any_of(deps.begin(), deps.end(),
                           [](const Dependency& d) { return d.guest.ends_with("/libc.so.6"); }));
-  for (const auto& d : deps) EXPECT_TRUE(fs::exists(d.host)) << d.host;
+  for (const auto& d : deps)
+    EXPECT_TRUE(fs::exists(d.host)) << d.host;
 }
 
 TEST(ElfDeps, TransitiveLibrariesAreFound) {
@@ -44,7 +45,8 @@ TEST(ElfDeps, NonElfIsRejectedClearly) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("not an ELF file"), std::string::npos);
   }
-  std::ofstream(p, std::ios::binary) << "\x7f" "ELF";  // truncated
+  std::ofstream(p, std::ios::binary) << "\x7f"
+                                        "ELF";  // truncated
   EXPECT_THROW(read_elf_info(p), std::runtime_error);
   fs::remove(p);
 }

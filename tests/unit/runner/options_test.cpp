@@ -42,8 +42,8 @@ TEST(Options, EverythingAfterDoubleDashIsTheCommandVerbatim) {
 }
 
 TEST(Options, RepeatableOptionsAccumulate) {
-  const auto o = parse_ok({"--qemu-arg", "-device", "--qemu-arg", "edu,dma_mask=0xfff",
-                           "--append", "intel_iommu=on", "--append", "edu.force_intx=1", "--add",
+  const auto o = parse_ok({"--qemu-arg", "-device", "--qemu-arg", "edu,dma_mask=0xfff", "--append",
+                           "intel_iommu=on", "--append", "edu.force_intx=1", "--add",
                            "/etc/hostname", "--add", "/tmp:/mnt/t"});
   EXPECT_EQ(o.qemu_args, (std::vector<std::string>{"-device", "edu,dma_mask=0xfff"}));
   EXPECT_EQ(o.append, (std::vector<std::string>{"intel_iommu=on", "edu.force_intx=1"}));
@@ -79,9 +79,9 @@ TEST(Options, HelpDocumentsExitStatuses) {
   const auto e = parse_err({"--help"});
   EXPECT_EQ(e.status, 0);
   EXPECT_FALSE(e.to_stderr);
-  for (const char* s : {"--arch", "--kernel", "--edu", "--mem", "--smp", "--qemu-arg", "--append",
-                        "--add", "--add-binary", "--qmp", "--timeout", "120", "121", "122", "123",
-                        "124", "125"}) {
+  for (const char* s :
+       {"--arch", "--kernel", "--edu", "--mem", "--smp", "--qemu-arg", "--append", "--add",
+        "--add-binary", "--qmp", "--timeout", "120", "121", "122", "123", "124", "125"}) {
     EXPECT_NE(e.output.find(s), std::string::npos) << s;
   }
 }

@@ -16,7 +16,7 @@ Scenario scenario(Arch arch, unsigned edus) {
   s.options.edu_count = edus;
   s.kernel_image = "/k";
   s.initramfs = "/i";
-  s.sockets = {"/w/con", "/w/con.log", "/w/ctl", "/w/out", "/w/err",
+  s.sockets = {"/w/con",  "/w/con.log", "/w/ctl", "/w/out",      "/w/err",
                "/w/kmsg", "/w/res",     "/w/qmp", "/w/qmp-guest"};
   return s;
 }
@@ -35,7 +35,8 @@ TEST(QemuCommand, X86UsesQ35WithEduBehindRootPorts) {
   EXPECT_TRUE(has(cmd, "edu,id=edu1,bus=labrp1"));
   EXPECT_FALSE(has(cmd, "edu,id=edu2,bus=labrp2"));
   EXPECT_TRUE(has(cmd, "-no-reboot"));
-  EXPECT_NE(kernel_command_line(scenario(Arch::x86_64, 0)).find("console=ttyS0"), std::string::npos);
+  EXPECT_NE(kernel_command_line(scenario(Arch::x86_64, 0)).find("console=ttyS0"),
+            std::string::npos);
 }
 
 TEST(QemuCommand, Arm64EduReachesRamAndDriverMatches) {

@@ -27,7 +27,8 @@ RecordedRun load(const std::string& name) {
   const auto b = all.find(m2);
   EXPECT_NE(a, std::string::npos);
   EXPECT_NE(b, std::string::npos);
-  return {all.substr(0, a), all.substr(a + m1.size(), b - a - m1.size()), all.substr(b + m2.size())};
+  return {all.substr(0, a), all.substr(a + m1.size(), b - a - m1.size()),
+          all.substr(b + m2.size())};
 }
 
 Evidence clean_completion(int status) {
@@ -97,7 +98,8 @@ TEST(Verdict, KernelProblemPatterns) {
       "[    5.1] BUG: KASAN: slab-use-after-free in edu_release+0x1/0x2",
       "[    5.1] WARNING: possible recursive locking detected",
       "[    5.1] WARNING: possible circular locking dependency detected",
-      "[    5.1] edu 0000:01:00.0: DMA-API: device driver tries to free DMA memory it has not allocated",
+      "[    5.1] edu 0000:01:00.0: DMA-API: device driver tries to free DMA memory it has not "
+      "allocated",
       "[    5.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
       "unreferenced object 0xffff888003c1a000 (size 4096):",
       "[    5.1] general protection fault, probably for non-canonical address 0xdead",
@@ -199,7 +201,9 @@ TEST(Verdict, GtestSummaryNamesFailedTests) {
 }
 
 TEST(ResultStream, ParsesFramedFilesAndStopsAtTruncation) {
-  const std::string s = "FILE a.json 2\n{}FILE b.txt 5\nhello" "FILE c 10\nshort";
+  const std::string s =
+      "FILE a.json 2\n{}FILE b.txt 5\nhello"
+      "FILE c 10\nshort";
   const auto files = parse_result_stream(s);
   ASSERT_EQ(files.size(), 2U);
   EXPECT_EQ(files.at("a.json"), "{}");
