@@ -33,8 +33,9 @@ pkgs=(
 	gnuplot-nox
 	# a dynamically linked tool the runner tests copy into the guest (--add-binary)
 	strace
-	# 32-bit ABI (compat_ioctl) test binaries
-	g++-multilib
+	# 32-bit ABI (compat_ioctl) test programs: Debian's i686 cross compiler,
+	# which, unlike gcc-multilib, coexists with the arm64 cross compiler
+	gcc-i686-linux-gnu libc6-dev-i386-cross
 )
 ((want_arm)) && pkgs+=(qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross)
 ((want_lint)) && pkgs+=(sparse clang-format clang-tidy)
