@@ -182,7 +182,8 @@ struct edu_dma_user {
  * @reserved: zero
  *
  * Returns -EAGAIN if the open file's asynchronous operation has not finished
- * (or none was started); with a blocking file descriptor it waits instead.
+ * (with a blocking file descriptor it waits instead), -ENODATA if none is in
+ * flight and no completion is pending.
  */
 struct edu_completion {
 	__u32 op;
@@ -199,8 +200,9 @@ struct edu_completion {
  * @value:    in (write) / out (read)
  * @reserved: zero
  *
- * For debugging only. The DMA registers (0x80..0x9f) and the interrupt
- * registers are refused (-EPERM): the driver owns them.
+ * For debugging only. The DMA registers (0x80..0x9f) are refused (-EPERM),
+ * and so are writes to the other registers the driver owns (factorial,
+ * status, interrupt registers); docs/uapi.md lists the allowed offsets.
  */
 struct edu_reg {
 	__u32 offset;

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * edu sysfs attributes of /sys/class/edu/eduN (docs/ABI/sysfs-class-edu).
+ * None of them touches the hardware.
+ */
+
+#include <linux/device.h>
+#include <linux/sysfs.h>
+
+#include "edu_drv.h"
+
+static ssize_t id_register_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "0x%08x\n", to_edu_dev(dev)->id_register);
+}
+static DEVICE_ATTR_RO(id_register);
+
+static ssize_t version_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	u32 id = to_edu_dev(dev)->id_register;
+
+	return sysfs_emit(buf, "%u.%u\n", EDU_ID_MAJOR(id), EDU_ID_MINOR(id));
+}
+static DEVICE_ATTR_RO(version);
+
+static ssize_t irq_mode_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_edu_dev(dev)->msi ? "msi" : "intx");
+}
+static DEVICE_ATTR_RO(irq_mode);
+
+static ssize_t dma_mask_bits_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_edu_dev(dev)->dma_bits);
+}
+static DEVICE_ATTR_RO(dma_mask_bits);
+
+static ssize_t dma_window_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", EDU_DMA_WINDOW);
+}
+static DEVICE_ATTR_RO(dma_window);
+
+static ssize_t edu_counter_show(atomic64_t *counter, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", (u64)atomic64_read(counter));
+}
+
+static ssize_t irqs_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.irqs, buf);
+}
+static DEVICE_ATTR_RO(irqs);
+
+static ssize_t factorial_ops_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.factorial_ops, buf);
+}
+static DEVICE_ATTR_RO(factorial_ops);
+
+static ssize_t dma_ops_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.dma_ops, buf);
+}
+static DEVICE_ATTR_RO(dma_ops);
+
+static ssize_t dma_bytes_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.dma_bytes, buf);
+}
+static DEVICE_ATTR_RO(dma_bytes);
+
+static ssize_t errors_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.errors, buf);
+}
+static DEVICE_ATTR_RO(errors);
+
+static ssize_t timeouts_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.timeouts, buf);
+}
+static DEVICE_ATTR_RO(timeouts);
+
+static struct attribute *edu_attrs[] = {
+	&dev_attr_id_register.attr,
+	&dev_attr_version.attr,
+	&dev_attr_irq_mode.attr,
+	&dev_attr_dma_mask_bits.attr,
+	&dev_attr_dma_window.attr,
+	&dev_attr_irqs.attr,
+	&dev_attr_factorial_ops.attr,
+	&dev_attr_dma_ops.attr,
+	&dev_attr_dma_bytes.attr,
+	&dev_attr_errors.attr,
+	&dev_attr_timeouts.attr,
+	NULL
+};
+
+static const struct attribute_group edu_group = {
+	.attrs = edu_attrs,
+};
+
+const struct attribute_group *edu_groups[] = {
+	&edu_group,
+	NULL
+};
