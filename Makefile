@@ -94,7 +94,7 @@ _guest:
 # The driver is built out of tree per (arch, kernel) from symlinks to driver/.
 _module:
 	@mkdir -p $(DRIVER_OUT)
-	@for f in $(ROOT)/driver/*.[ch] $(ROOT)/driver/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
+	@for f in $(ROOT)/driver/edu_*.[ch] $(ROOT)/driver/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
 	@$(MAKE) -s -C $(KDIR) M=$(DRIVER_OUT) $(KMAKE_ARCH) EDU_UAPI_DIR=$(ROOT)/include/uapi modules
 
 _stage: _module _guest
@@ -112,6 +112,28 @@ _test-debug:
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=debug
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=min
 	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j1
+
+# `make bench`: edu-bench in a 5-device lab -- 4 devices for the driver, the
+# 5th unbound as the raw MMIO baseline (bsp/rootfs/overlay/usr/bin/lab-bench)
+# -- then the host renders build/bench/: results.json, *.png, report.md, and
+# prints the summary table. BENCH_ARGS go to edu-bench (e.g. --smoke).
+# tsc=reliable: with 2 vCPUs the guest finds TCG's TSCs unsynchronised and
+# falls back to the emulated HPET, whose every read (each timestamp, and each
+# iteration of the driver's polling loops) traps into QEMU.
+BENCH_ARGS ?= --dma-samples 20 --latency-samples 5000
+BENCH_OUT := $(BUILD)/bench
+_bench:
+	@$(SUBMAKE) _host
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
+	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)/guest
+	@note="host: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg) before the run, \
+	$$(pgrep -c qemu-system || true) other QEMU process(es) running (TCG: host load shows in the tails)"; \
+	s=0; $(ROOT)/scripts/run_qemu.sh --no-build --edu 5 --smp 2 --append tsc=reliable --timeout 900 \
+		--results $(BENCH_OUT)/guest --log $(BENCH_OUT)/guest.log -- lab-bench $(BENCH_ARGS) || s=$$?; \
+	r=0; $(HOST_BUILD)/tools/edu-bench-report/edu-bench-report $(BENCH_OUT)/guest/results.json \
+		-o $(BENCH_OUT) --note "$$note" || r=$$?; \
+	if [ $$s -ne 0 ]; then echo "bench: the lab run failed (status $$s, guest log: $(BENCH_OUT)/guest.log)" >&2; exit $$s; fi; \
+	exit $$r
 
 # checkpatch.pl and its data files, from Debian's linux-source-6.1 tarball.
 SRCVER := $(shell dpkg-query -W -f='$${Version}' linux-source-6.1 2>/dev/null)
