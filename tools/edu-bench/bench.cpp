@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <latch>
@@ -14,9 +15,11 @@
 #include <thread>
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "edu-bench/buffers.hpp"
 #include "edu-bench/raw_mmio.hpp"
 #include "edu-bench/stats.hpp"
 #include "edu/edu.hpp"
@@ -63,14 +66,25 @@ std::string utc_now() {
   return buf;
 }
 
+std::string first_line(const char* path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
 json host_json() {
   utsname u{};
   if (uname(&u) != 0) return json::object();
+  // The clock every sample is taken with (a TSC read, or on QEMU with
+  // unsynchronised vCPU TSCs an emulated HPET read costing about a microsecond).
   return json{{"sysname", u.sysname},
               {"nodename", u.nodename},
               {"release", u.release},
               {"machine", u.machine},
-              {"hardware_threads", std::thread::hardware_concurrency()}};
+              {"hardware_threads", std::thread::hardware_concurrency()},
+              {"clocksource",
+               first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource")}};
 }
 
 /// Errors and skips collected while running.
@@ -121,9 +135,10 @@ json dma_section(const BenchOptions& o, edu::Device& dev, Log& log) {
   const std::uint32_t window = dev.dma_window();
   auto buf = pattern(window, 1);
   std::vector<std::byte> back(window);
+  const json driver_buffer{{"kind", "driver_coherent"}};
 
   auto series = [&](const std::string& path, const std::string& dir, std::uint64_t payload,
-                    std::uint64_t engine, const std::function<void()>& op) {
+                    std::uint64_t engine, const json& buffer, const std::function<void()>& op) {
     guarded(log, "dma/" + path + "/" + dir, [&] {
       op();  // warm-up: maps, pins and faults in everything once
       std::vector<std::int64_t> samples;
@@ -138,15 +153,16 @@ json dma_section(const BenchOptions& o, edu::Device& dev, Log& log) {
       const auto n = static_cast<double>(o.dma_samples);
       j["device_dma_ops_per_op"] = static_cast<double>(after.dma_ops - before.dma_ops) / n;
       j["device_dma_bytes_per_op"] = static_cast<double>(after.dma_bytes - before.dma_bytes) / n;
+      j["buffer"] = buffer;
       out.push_back(j);
     });
   };
 
   // pwrite/pread: the driver's bounce buffer.
-  series("read_write", "to_device", window, window, [&] {
+  series("read_write", "to_device", window, window, driver_buffer, [&] {
     if (drv.pwrite(buf, 0) != window) throw std::runtime_error("short pwrite");
   });
-  series("read_write", "from_device", window, window, [&] {
+  series("read_write", "from_device", window, window, driver_buffer, [&] {
     if (drv.pread(back, 0) != window) throw std::runtime_error("short pread");
   });
 
@@ -154,31 +170,64 @@ json dma_section(const BenchOptions& o, edu::Device& dev, Log& log) {
   guarded(log, "dma/staging", [&] {
     edu::drv::Device file = dev.open_file();
     edu::drv::StagingMapping map = file.map_staging();
-    series("staging", "to_device", window, window, [&] {
+    series("staging", "to_device", window, window, driver_buffer, [&] {
       std::memcpy(map.data(), buf.data(), window);
       file.dma_staging(edu::Direction::to_device, 0, 0, window);
     });
-    series("staging", "from_device", window, window, [&] {
+    series("staging", "from_device", window, window, driver_buffer, [&] {
       file.dma_staging(edu::Direction::from_device, 0, 0, window);
       std::memcpy(back.data(), map.data(), window);
     });
   });
 
-  // Pinned user pages: EDU_IOC_DMA_USER.
-  series("pinned", "to_device", window, window, [&] {
-    if (drv.dma_to_device(buf, 0) != window) throw std::runtime_error("short pinned DMA");
-  });
-  series("pinned", "from_device", window, window, [&] {
-    if (drv.dma_from_device(back, 0) != window) throw std::runtime_error("short pinned DMA");
-  });
+  // Pinned user pages: EDU_IOC_DMA_USER, once on buffers that transparent
+  // huge pages make physically contiguous ("pinned": one device transfer per
+  // window), once on ordinary heap buffers ("pinned_heap": windows that
+  // straddle non-adjacent pages cost two transfers).
   const std::uint64_t payload = std::uint64_t{window} * o.loopback_windows;
-  auto src = pattern(static_cast<std::size_t>(payload), 2);
-  std::vector<std::byte> dst(src.size());
-  series("pinned", "loopback", payload, 2 * payload, [&] {
-    if (drv.dma_loopback(src, dst) != src.size()) throw std::runtime_error("short loopback");
+  auto pinned_series = [&](const std::string& path, std::span<std::byte> to,
+                           std::span<std::byte> from, std::span<std::byte> src,
+                           std::span<std::byte> dst, const json& buffer) {
+    std::memcpy(to.data(), buf.data(), window);
+    const auto p = pattern(static_cast<std::size_t>(payload), 2);
+    std::memcpy(src.data(), p.data(), p.size());
+    series(path, "to_device", window, window, buffer, [&] {
+      if (drv.dma_to_device(to, 0) != window) throw std::runtime_error("short pinned DMA");
+    });
+    series(path, "from_device", window, window, buffer, [&] {
+      if (drv.dma_from_device(from, 0) != window) throw std::runtime_error("short pinned DMA");
+    });
+    series(path, "loopback", payload, 2 * payload, buffer, [&] {
+      if (drv.dma_loopback(src, dst) != src.size()) throw std::runtime_error("short loopback");
+    });
+    if (!out.empty() && out.back().value("direction", "") == "loopback" &&
+        out.back().value("path", "") == path)
+      out.back()["verified"] = std::equal(src.begin(), src.end(), dst.begin(), dst.end());
+  };
+  guarded(log, "dma/pinned", [&] {
+    // One huge page (or more for long loopbacks): window buffers at 0 and
+    // 64 KiB, loopback source and destination after them, page-aligned.
+    constexpr std::size_t kSlot = std::size_t{64} << 10;
+    const auto lb = static_cast<std::size_t>((payload + kSlot - 1) / kSlot * kSlot);
+    const HugeBuffer hb = HugeBuffer::allocate(2 * kSlot + 2 * lb);
+    const json desc = hb.describe(2 * kSlot + 2 * lb);
+    pinned_series("pinned", hb.slice(0, window), hb.slice(kSlot, window),
+                  hb.slice(2 * kSlot, payload), hb.slice(2 * kSlot + lb, payload), desc);
   });
-  if (!out.empty() && out.back().value("direction", "") == "loopback")
-    out.back()["verified"] = (src == dst);
+  guarded(log, "dma/pinned_heap", [&] {
+    std::vector<std::byte> to(window), from(window), src(payload), dst(payload);
+    const auto contiguous = [](const std::vector<std::byte>& v) {
+      const auto c = physically_contiguous(v.data(), v.size());
+      return c ? json(*c) : json(nullptr);
+    };
+    const json desc{{"kind", "heap"},
+                    {"physically_contiguous",
+                     {{"to_device", contiguous(to)},
+                      {"from_device", contiguous(from)},
+                      {"loopback_src", contiguous(src)},
+                      {"loopback_dst", contiguous(dst)}}}};
+    pinned_series("pinned_heap", to, from, src, dst, desc);
+  });
   return out;
 }
 
@@ -192,19 +241,29 @@ json scaling_section(const BenchOptions& o, edu::Runtime& rt, Log& log) {
     guarded(log, fmt::format("scaling/{}", k), [&] {
       struct Worker {
         edu::drv::Device file;
-        std::vector<std::byte> src, dst;
+        HugeBuffer memory;  // one huge page per device: contiguous windows
+        std::span<std::byte> src, dst;
       };
       std::vector<Worker> workers;
       std::uint64_t window = 0;
       for (std::size_t i = 0; i < k; ++i) {
         edu::Device& d = rt.device(i);
         window = window == 0 ? d.dma_window() : std::min<std::uint64_t>(window, d.dma_window());
-        workers.push_back({d.open_file(), {}, {}});
+        workers.push_back({d.open_file(), {}, {}, {}});
       }
       const std::uint64_t payload = window * o.loopback_windows;
+      const auto len = static_cast<std::size_t>(payload);
+      const std::size_t half =
+          (len + kHugePageSize / 2 - 1) / (kHugePageSize / 2) * (kHugePageSize / 2);
+      json buffers = json::array();
       for (std::size_t i = 0; i < k; ++i) {
-        workers[i].src = pattern(static_cast<std::size_t>(payload), static_cast<unsigned>(i));
-        workers[i].dst.assign(workers[i].src.size(), std::byte{0});
+        Worker& w = workers[i];
+        w.memory = HugeBuffer::allocate(2 * half);
+        w.src = w.memory.slice(0, len);
+        w.dst = w.memory.slice(half, len);
+        const auto p = pattern(len, static_cast<unsigned>(i));
+        std::memcpy(w.src.data(), p.data(), len);
+        buffers.push_back(w.memory.describe(half + len));
       }
       auto round = [&] {
         std::vector<std::exception_ptr> errs(k);
@@ -234,7 +293,7 @@ json scaling_section(const BenchOptions& o, edu::Runtime& rt, Log& log) {
       if (k == 1) base_rate = payload_rate;
       bool verified = true;
       for (const auto& w : workers)
-        verified = verified && (w.src == w.dst);
+        verified = verified && std::equal(w.src.begin(), w.src.end(), w.dst.begin(), w.dst.end());
       json devices = json::array();
       for (std::size_t i = 0; i < k; ++i)
         devices.push_back(rt.device(i).index());
@@ -244,13 +303,15 @@ json scaling_section(const BenchOptions& o, edu::Runtime& rt, Log& log) {
            {"payload_bytes_per_device", payload},
            {"engine_bytes_per_device", 2 * payload},
            {"samples_ns", cap_samples(samples, o.max_raw_samples)},
+           {"samples_total", samples.size()},
            {"summary_ns", to_json(sum)},
            {"payload_bytes_per_second", number_or_null(payload_rate)},
            {"engine_bytes_per_second", number_or_null(engine_rate)},
            {"limit_bytes_per_second", limit},
            {"ratio_to_limit", number_or_null(engine_rate / limit)},
            {"speedup_vs_1_device", base_rate > 0 ? payload_rate / base_rate : 0.0},
-           {"verified", verified}});
+           {"verified", verified},
+           {"buffers", buffers}});
     });
   }
   return out;
@@ -261,53 +322,56 @@ json latency_section(const BenchOptions& o, edu::Device* dev, Log& log) {
   const std::uint32_t n = o.factorial_n;
   const std::uint32_t want = expected_factorial(n);
 
-  auto run = [&](const std::string& op, const std::string& mode,
-                 const std::function<std::uint32_t()>& f, std::uint32_t expect) {
-    guarded(log, "latency/" + op + "/" + mode, [&] {
-      for (std::size_t i = 0; i < o.warmup; ++i)
-        (void)f();
-      std::vector<std::int64_t> samples;
-      samples.reserve(o.latency_samples);
-      std::size_t wrong = 0;
-      for (std::size_t i = 0; i < o.latency_samples; ++i) {
-        std::uint32_t r = 0;
-        samples.push_back(time_ns([&] { r = f(); }));
-        if (r != expect) ++wrong;
-      }
-      json j = latency_json(op, mode, samples, o.max_raw_samples);
-      j["wrong_results"] = wrong;
-      if (op == "factorial") j["n"] = n;
-      series.push_back(j);
-    });
+  // Every series is measured in o.latency_rounds interleaved rounds (raw,
+  // irq, poll, ..., raw, irq, poll, ...), so that slow drifts of the host
+  // (QEMU's threads share its cores with everything else) hit every mode
+  // alike instead of whichever series ran at the time.
+  struct Series {
+    std::string op;
+    std::string mode;
+    std::function<std::uint32_t()> f;
+    std::uint32_t expect = 0;
+    std::vector<std::int64_t> samples;
+    std::size_t wrong = 0;
+    bool failed = false;
+  };
+  std::vector<Series> list;
+  auto add = [&](std::string op, std::string mode, std::function<std::uint32_t()> f,
+                 std::uint32_t expect) {
+    list.push_back({std::move(op), std::move(mode), std::move(f), expect, {}, 0, false});
+    list.back().samples.reserve(o.latency_samples);
   };
 
+  std::optional<RawMmio> raw;
   if (o.raw_device) {
     guarded(log, "latency/raw_mmio", [&] {
-      RawMmio raw = RawMmio::open(*o.raw_device);
-      run(
-          "factorial", "raw_mmio_spin", [&] { return raw.factorial(n); }, want);
+      raw.emplace(RawMmio::open(*o.raw_device));
+      add(
+          "factorial", "raw_mmio_spin", [&] { return raw->factorial(n); }, want);
       constexpr std::uint32_t v = 0x13579BDFU;
-      run(
-          "liveness", "raw_mmio", [&] { return raw.liveness(v); }, ~v);
+      add(
+          "liveness", "raw_mmio", [&] { return raw->liveness(v); }, ~v);
     });
   } else {
     log.skip("latency/raw_mmio",
              "no --raw-device BDF given (an edu device not bound to the driver)");
   }
+  std::optional<edu::drv::Device> async_file;
   if (dev != nullptr) {
     const edu::drv::Device& drv = dev->driver();
     for (edu::WaitMode m : {edu::WaitMode::irq, edu::WaitMode::poll, edu::WaitMode::hybrid,
                             edu::WaitMode::driver_default})
-      run(
-          "factorial", std::string(edu::to_string(m)), [&] { return drv.factorial(n, m); }, want);
+      add(
+          "factorial", std::string(edu::to_string(m)), [&drv, m, n] { return drv.factorial(n, m); },
+          want);
     guarded(log, "latency/factorial/async", [&] {
-      edu::drv::Device file = dev->open_file();
-      run(
+      async_file.emplace(dev->open_file());
+      add(
           "factorial", "async_poll",
           [&] {
-            file.start_factorial(n);
-            (void)file.poll(std::chrono::milliseconds{-1});
-            const edu::drv::Completion c = file.complete();
+            async_file->start_factorial(n);
+            (void)async_file->poll(std::chrono::milliseconds{-1});
+            const edu::drv::Completion c = async_file->complete();
             if (!c.ok()) throw edu::make_error(c.error(), "async factorial", edu::Context::async);
             return static_cast<std::uint32_t>(c.result);
           },
@@ -315,24 +379,54 @@ json latency_section(const BenchOptions& o, edu::Device* dev, Log& log) {
     });
     // Liveness is a register write + read in the ioctl: no wait mode applies.
     constexpr std::uint32_t v = 0x2468ACE0U;
-    run(
-        "liveness", "none", [&] { return drv.liveness(v); }, ~v);
+    add(
+        "liveness", "none", [&drv] { return drv.liveness(v); }, ~v);
+  }
+
+  const std::size_t rounds =
+      std::clamp<std::size_t>(o.latency_rounds, 1, std::max<std::size_t>(o.latency_samples, 1));
+  for (std::size_t r = 0; r < rounds; ++r) {
+    const std::size_t count = o.latency_samples * (r + 1) / rounds - o.latency_samples * r / rounds;
+    for (Series& s : list) {
+      if (s.failed) continue;
+      try {
+        const std::size_t warm = r == 0 ? o.warmup : std::min<std::size_t>(o.warmup, 3);
+        for (std::size_t i = 0; i < warm; ++i)
+          (void)s.f();
+        for (std::size_t i = 0; i < count; ++i) {
+          std::uint32_t got = 0;
+          s.samples.push_back(time_ns([&] { got = s.f(); }));
+          if (got != s.expect) ++s.wrong;
+        }
+      } catch (const std::exception& e) {
+        log.error("latency/" + s.op + "/" + s.mode, e);
+        s.failed = true;
+      }
+    }
+  }
+  for (const Series& s : list) {
+    if (s.failed) continue;
+    json j = latency_json(s.op, s.mode, s.samples, o.max_raw_samples);
+    j["wrong_results"] = s.wrong;
+    j["rounds"] = rounds;
+    if (s.op == "factorial") j["n"] = n;
+    series.push_back(j);
   }
 
   // Driver vs raw MMIO ratios (p50 and p99), per operation and wait mode.
   json ratios = json::array();
-  for (const auto& raw : series) {
-    const std::string mode = raw.value("wait_mode", "");
+  for (const auto& base : series) {
+    const std::string mode = base.value("wait_mode", "");
     if (mode.rfind("raw_mmio", 0) != 0) continue;
     for (const auto& s : series) {
-      if (s.value("operation", "") != raw.value("operation", "") ||
+      if (s.value("operation", "") != base.value("operation", "") ||
           s.value("wait_mode", "").rfind("raw_mmio", 0) == 0)
         continue;
       auto num = [](const json& v) {
         return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
       };
-      const double rp50 = num(raw["summary_ns"]["p50"]);
-      const double rp99 = num(raw["summary_ns"]["p99"]);
+      const double rp50 = num(base["summary_ns"]["p50"]);
+      const double rp99 = num(base["summary_ns"]["p99"]);
       ratios.push_back({{"operation", s["operation"]},
                         {"wait_mode", s["wait_mode"]},
                         {"baseline", mode},
@@ -491,16 +585,29 @@ json definitions() {
       {"dma.path",
        "read_write = pwrite/pread via the driver's bounce buffer; staging = memcpy into "
        "the mmap'd staging buffer + EDU_IOC_DMA_STAGING; pinned = EDU_IOC_DMA_USER on "
-       "pinned user pages"},
+       "pinned user pages of a 2 MiB-aligned MADV_HUGEPAGE buffer (physically contiguous "
+       "when transparent huge pages are enabled: one transfer per window); pinned_heap = the "
+       "same on ordinary heap buffers (4 KiB pages: a window straddling non-adjacent pages "
+       "costs two transfers without an IOMMU)"},
+      {"dma.buffer",
+       "host memory the device DMAs to/from: driver_coherent (bounce/staging buffer of the "
+       "driver), thp (see memory.thp_enabled; physically_contiguous from /proc/self/pagemap, "
+       "null when PFNs are not readable), heap"},
+      {"memory.thp_enabled", "/sys/kernel/mm/transparent_hugepage/enabled during the run"},
       {"scaling",
-       "k threads, each a pinned loopback of loopback_windows windows on its own device, "
-       "started together; a sample is the wall time until all finished"},
+       "k threads, each a pinned loopback of loopback_windows windows on its own device "
+       "(buffers in transparent huge pages), started together; a sample is the wall time until "
+       "all finished"},
       {"latency.wait_mode",
        "irq/poll/hybrid/default = EDU_WAIT_* of a synchronous EDU_IOC_FACTORIAL; async_poll = "
        "EDU_OP_ASYNC + poll(2) + EDU_IOC_COMPLETE; none = liveness ioctl (no wait); raw_mmio_spin "
        "/ raw_mmio = user-space MMIO on an unbound device (sysfs resource0, O_SYNC), spinning on "
        "the status register"},
       {"vs_raw_mmio", "driver percentile / raw MMIO percentile of the same operation"},
+      {"latency.rounds",
+       "the series are measured interleaved, in options.latency_rounds rounds of "
+       "latency_samples / rounds operations each (warm-up before every round), so that "
+       "host-load drift affects every series alike"},
       {"contention",
        "N threads, each with its own open file of one device, synchronous "
        "factorials (default wait mode) for contention_ms; ops_per_second over the "
@@ -511,11 +618,15 @@ BenchReport run_bench(const BenchOptions& o, const edu::DiscoveryOptions& discov
   BenchReport report;
   Log log;
   const auto t0 = Clock::now();
-  json doc{
-      {"schema", kSchema},        {"tool", {{"name", "edu-bench"}, {"version", EDU_BENCH_VERSION}}},
-      {"started_at", utc_now()},  {"host", host_json()},
-      {"options", to_json(o)},    {"definitions", definitions()},
-      {"devices", json::array()}, {"results", json::object()}};
+  json doc{{"schema", kSchema},
+           {"tool", {{"name", "edu-bench"}, {"version", EDU_BENCH_VERSION}}},
+           {"started_at", utc_now()},
+           {"host", host_json()},
+           {"options", to_json(o)},
+           {"definitions", definitions()},
+           {"memory", {{"page_size", ::sysconf(_SC_PAGESIZE)}, {"thp_enabled", thp_setting()}}},
+           {"devices", json::array()},
+           {"results", json::object()}};
 
   std::unique_ptr<edu::Runtime> rt;
   edu::Device* dev = nullptr;

@@ -64,6 +64,9 @@ ParseResult parse_bench_args(const std::vector<std::string>& args, std::ostream&
       ->check(CLI::Range(1U, 64U));
   auto* ls = app.add_option("--latency-samples", o.latency_samples, "Operations per latency series")
                  ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  auto* lr = app.add_option("--latency-rounds", o.latency_rounds,
+                            "Interleaved rounds the latency series are measured in")
+                 ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
   auto* wu = app.add_option("--warmup", o.warmup, "Unmeasured operations before each series");
   app.add_option("--factorial-n", o.factorial_n, "n of the latency factorials (small)")
       ->check(CLI::Range(0U, 12U));
@@ -93,6 +96,7 @@ ParseResult parse_bench_args(const std::vector<std::string>& args, std::ostream&
     if (dma->count() == 0) o.dma_samples = 2;
     if (lw->count() == 0) o.loopback_windows = 2;
     if (ls->count() == 0) o.latency_samples = 50;
+    if (lr->count() == 0) o.latency_rounds = 2;
     if (wu->count() == 0) o.warmup = 2;
     if (cm->count() == 0) contention_ms = 200;
   }
@@ -129,6 +133,7 @@ nlohmann::json to_json(const BenchOptions& o) {
       {"loopback_windows", o.loopback_windows},
       {"max_devices", o.max_devices},
       {"latency_samples", o.latency_samples},
+      {"latency_rounds", o.latency_rounds},
       {"warmup", o.warmup},
       {"factorial_n", o.factorial_n},
       {"contention_ms", o.contention_duration.count()},

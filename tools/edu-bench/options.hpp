@@ -36,6 +36,7 @@ struct BenchOptions {
   std::size_t loopback_windows = 4;    ///< --loopback-windows: payload of a loopback
   unsigned max_devices = 4;            ///< --max-devices for scaling
   std::size_t latency_samples = 1000;  ///< --latency-samples per series
+  std::size_t latency_rounds = 10;     ///< --latency-rounds: interleaved rounds of the series
   std::size_t warmup = 10;             ///< --warmup operations before each series
   std::uint32_t factorial_n = 5;       ///< --factorial-n (small n)
   std::chrono::milliseconds contention_duration{2000};  ///< --contention-ms per thread count
