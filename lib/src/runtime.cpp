@@ -257,31 +257,25 @@ CopyResult copy_one_way(const Device& dev, std::uint64_t offset, Span host, cons
       break;
     }
     case CopyPath::pinned:
+    case CopyPath::read_write: {
+      // Both paths take any length and return how much moved (short at the
+      // window end); only the system call differs.
+      const bool pinned = r.path == CopyPath::pinned;
       while (r.bytes < total) {
+        const auto rest = host.subspan(r.bytes);
+        const std::uint64_t at = offset + r.bytes;
         std::size_t n = 0;
         if constexpr (Dir == Direction::to_device)
-          n = impl.file.dma_to_device(host.subspan(r.bytes), offset + r.bytes);
+          n = pinned ? impl.file.dma_to_device(rest, at) : impl.file.pwrite(rest, at);
         else
-          n = impl.file.dma_from_device(host.subspan(r.bytes), offset + r.bytes);
+          n = pinned ? impl.file.dma_from_device(rest, at) : impl.file.pread(rest, at);
         if (n == 0) no_progress(op);
         r.dma_transfers += dma_transfers(n, window);
         r.bytes += n;
         report(o, r.bytes, total);
       }
       break;
-    case CopyPath::read_write:
-      while (r.bytes < total) {
-        std::size_t n = 0;
-        if constexpr (Dir == Direction::to_device)
-          n = impl.file.pwrite(host.subspan(r.bytes), offset + r.bytes);
-        else
-          n = impl.file.pread(host.subspan(r.bytes), offset + r.bytes);
-        if (n == 0) no_progress(op);
-        r.dma_transfers += dma_transfers(n, window);
-        r.bytes += n;
-        report(o, r.bytes, total);
-      }
-      break;
+    }
   }
   r.elapsed = Clock::now() - t0;
   return r;
