@@ -257,97 +257,64 @@ static bool edu_ubuf_next(struct edu_ubuf *b, u32 max, dma_addr_t *addr,
 	return got;
 }
 
-/* CPU copies between the pinned pages and a kernel buffer. */
-static void edu_ubuf_read(struct edu_ubuf *b, u32 pos, u8 *to, u32 len)
+/* CPU copy between batch bytes [pos, pos + len) and a kernel buffer. */
+static void edu_ubuf_copy(struct edu_ubuf *b, u32 pos, u8 *kbuf, u32 len,
+			  bool to_user)
 {
 	size_t abs = (size_t)b->offset + pos;
 
 	while (len) {
+		struct page *page = b->pages[abs >> PAGE_SHIFT];
 		u32 off = offset_in_page(abs);
 		u32 n = min_t(u32, len, PAGE_SIZE - off);
 
-		memcpy_from_page(to, b->pages[abs >> PAGE_SHIFT], off, n);
-		to += n;
+		if (to_user)
+			memcpy_to_page(page, off, kbuf, n);
+		else
+			memcpy_from_page(kbuf, page, off, n);
+		kbuf += n;
 		abs += n;
 		len -= n;
 	}
 }
 
-static void edu_ubuf_write(struct edu_ubuf *b, u32 pos, const u8 *from,
-			   u32 len)
-{
-	size_t abs = (size_t)b->offset + pos;
-
-	while (len) {
-		u32 off = offset_in_page(abs);
-		u32 n = min_t(u32, len, PAGE_SIZE - off);
-
-		memcpy_to_page(b->pages[abs >> PAGE_SHIFT], off, from, n);
-		from += n;
-		abs += n;
-		len -= n;
-	}
-}
-
-/* Source batch bytes [pos, pos + len) -> device buffer at r->dev_base. */
-static int edu_ureq_to_dev(struct edu_ureq *r, u32 pos, u32 len)
+/*
+ * Batch bytes [pos, pos + len) of one side <-> the device buffer at
+ * r->dev_base: the source side goes @to_dev, the destination side comes
+ * from it.  r->done counts bytes at their final destination, so the
+ * source half of a loopback does not count.
+ */
+static int edu_ureq_move(struct edu_ureq *r, bool to_dev, u32 pos, u32 len)
 {
 	struct edu_dev *edu = r->edu;
-	struct edu_ubuf *b = &r->src;
-	bool count = r->direction == EDU_DMA_TO_DEVICE;
+	struct edu_ubuf *b = to_dev ? &r->src : &r->dst;
+	bool count = !to_dev || r->direction == EDU_DMA_TO_DEVICE;
 	u32 dev_off = r->dev_base;
 	dma_addr_t addr;
 	u32 n;
 	int ret;
 
 	if (b->bounce) {
-		edu_ubuf_read(b, pos, edu->bounce, len);
-		ret = edu_dma_xfer(edu, edu->bounce_dma, dev_off, len, true,
+		if (to_dev)
+			edu_ubuf_copy(b, pos, edu->bounce, len, false);
+		ret = edu_dma_xfer(edu, edu->bounce_dma, dev_off, len, to_dev,
 				   r->mode);
-		if (!ret && count)
-			r->done += len;
-		return ret;
-	}
-	while (len) {
-		if (WARN_ON_ONCE(!edu_ubuf_next(b, len, &addr, &n)))
-			return -EIO;
-		ret = edu_dma_xfer(edu, addr, dev_off, n, true, r->mode);
 		if (ret)
 			return ret;
+		if (!to_dev)
+			edu_ubuf_copy(b, pos, edu->bounce, len, true);
 		if (count)
-			r->done += n;
-		dev_off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* Device buffer at r->dev_base -> destination batch bytes [pos, pos + len). */
-static int edu_ureq_from_dev(struct edu_ureq *r, u32 pos, u32 len)
-{
-	struct edu_dev *edu = r->edu;
-	struct edu_ubuf *b = &r->dst;
-	u32 dev_off = r->dev_base;
-	dma_addr_t addr;
-	u32 n;
-	int ret;
-
-	if (b->bounce) {
-		ret = edu_dma_xfer(edu, edu->bounce_dma, dev_off, len, false,
-				   r->mode);
-		if (ret)
-			return ret;
-		edu_ubuf_write(b, pos, edu->bounce, len);
-		r->done += len;
+			r->done += len;
 		return 0;
 	}
 	while (len) {
 		if (WARN_ON_ONCE(!edu_ubuf_next(b, len, &addr, &n)))
 			return -EIO;
-		ret = edu_dma_xfer(edu, addr, dev_off, n, false, r->mode);
+		ret = edu_dma_xfer(edu, addr, dev_off, n, to_dev, r->mode);
 		if (ret)
 			return ret;
-		r->done += n;
+		if (count)
+			r->done += n;
 		dev_off += n;
 		len -= n;
 	}
@@ -364,9 +331,9 @@ static int edu_ureq_chunk(struct edu_ureq *r, u32 pos, u32 len)
 	if (ret)
 		return ret;
 	if (edu_uses_src(r))
-		ret = edu_ureq_to_dev(r, pos, len);
+		ret = edu_ureq_move(r, true, pos, len);
 	if (!ret && edu_uses_dst(r))
-		ret = edu_ureq_from_dev(r, pos, len);
+		ret = edu_ureq_move(r, false, pos, len);
 	edu_unit_release(edu, &edu->dma);
 	return ret;
 }
