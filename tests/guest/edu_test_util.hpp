@@ -219,6 +219,13 @@ inline std::uint64_t uptr(const void* p) {
 // ---------------------------------------------------------------------------
 // Signals and timers.
 
+using Clock = std::chrono::steady_clock;
+
+inline long ms_since(Clock::time_point t0) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+}
+
 // Installs a counting handler for sig WITHOUT SA_RESTART (interrupted
 // system calls fail with EINTR) and resets its count. The handler is left
 // installed afterwards (see the destructor).

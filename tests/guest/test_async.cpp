@@ -18,8 +18,6 @@
 namespace edutest {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 Ret start_factorial(int fd, std::uint32_t n, std::uint32_t timeout_ms = kMaxTimeoutMs) {
   return do_factorial(fd, n, EDU_OP_ASYNC, timeout_ms);
 }

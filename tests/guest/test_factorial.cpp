@@ -15,13 +15,6 @@ namespace {
 class Factorial : public EduTest {};
 class FactorialSignals : public EduTest {};
 
-using Clock = std::chrono::steady_clock;
-
-long ms_since(Clock::time_point t0) {
-  return static_cast<long>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
-}
-
 // Status register bit 0: the factorial unit computes.
 bool unit_busy(int fd) {
   edu_reg r{};

@@ -304,6 +304,96 @@ TEST_F(RaiseIrq, CountsArePerDevice) {
       << "raising on " << node_.name << " counted on " << nodes[1].name;
 }
 
+// The device raises its interrupt but the CPU never gets it: bus mastering
+// off drops the MSI write, INTx disabled masks the line (QEMU honours both).
+// The original command register comes back on destruction; a masked INTx
+// that is still asserted is delivered then.
+class LostInterrupts {
+ public:
+  explicit LostInterrupts(const EduNode& n) : config_(::open((n.pci / "config").c_str(), O_RDWR)) {
+    if (!config_.valid() || ::pread(config_.get(), &saved_, sizeof saved_, kCommand) != 2) {
+      ADD_FAILURE() << "cannot read " << (n.pci / "config") << ": " << errno_name(errno);
+      return;
+    }
+    const std::uint16_t blocked = (saved_ & ~kMaster) | kIntxDisable;
+    armed_ = ::pwrite(config_.get(), &blocked, sizeof blocked, kCommand) == 2;
+    EXPECT_TRUE(armed_) << "cannot write the PCI command register: " << errno_name(errno);
+  }
+  LostInterrupts(const LostInterrupts&) = delete;
+  LostInterrupts& operator=(const LostInterrupts&) = delete;
+  ~LostInterrupts() {
+    if (armed_) {
+      EXPECT_EQ(::pwrite(config_.get(), &saved_, sizeof saved_, kCommand), 2);
+    }
+  }
+  bool armed() const { return armed_; }
+
+ private:
+  static constexpr off_t kCommand = 0x04;  // PCI_COMMAND
+  static constexpr std::uint16_t kMaster = 0x0004;
+  static constexpr std::uint16_t kIntxDisable = 0x0400;
+  Fd config_;
+  std::uint16_t saved_ = 0;
+  bool armed_ = false;
+};
+
+TEST_F(RaiseIrq, LostInterruptTimesOutAndDeviceRecovers) {
+  const auto before = stats(fd());
+  {
+    LostInterrupts lost(node_);
+    ASSERT_TRUE(lost.armed());
+    edu_raise_irq r{};
+    r.status = 0x10;
+    r.irq_count = 0xdeadbeef;
+    const auto t0 = Clock::now();
+    EXPECT_ERRNO(ETIMEDOUT, ::ioctl(fd(), EDU_IOC_RAISE_IRQ, &r));
+    EXPECT_GE(ms_since(t0), 900) << "the driver waits about a second for the interrupt";
+    EXPECT_LT(ms_since(t0), 10000);
+  }
+  const auto after = stats(fd());
+  EXPECT_EQ(after.timeouts, before.timeouts + 1) << "a lost interrupt counts as a timeout";
+
+  edu_raise_irq r{};
+  r.status = 0x10;
+  ASSERT_OK(::ioctl(fd(), EDU_IOC_RAISE_IRQ, &r)) << "interrupts work again once unblocked";
+  EXPECT_GT(r.irq_count, before.irqs);
+  expect_factorial_works(fd());
+}
+
+// Waiting for an interrupt that never comes costs the timeout, not the
+// result: the driver looks at the unit once more before giving up. The
+// input takes the device a fraction of a second (kSlowFactorial / 6), far
+// less than the timeout, so only a lost interrupt makes the wait that long.
+TEST_F(RaiseIrq, LostFactorialInterruptStillGivesTheResult) {
+  constexpr std::uint32_t kTimeoutMs = 3000;
+  LostInterrupts lost(node_);
+  ASSERT_TRUE(lost.armed());
+  std::uint32_t result = 1;
+  const auto t0 = Clock::now();
+  ASSERT_OK(do_factorial(fd(), kSlowFactorial / 6, EDU_WAIT_IRQ, kTimeoutMs, &result));
+  EXPECT_EQ(result, factorial_mod32(kSlowFactorial / 6));
+  EXPECT_GE(ms_since(t0), kTimeoutMs - 100) << "no interrupt, so only the timeout ended the wait";
+}
+
+TEST_F(RaiseIrq, SignalInterruptsTheWait) {
+  {
+    LostInterrupts lost(node_);
+    ASSERT_TRUE(lost.armed());
+    SignalCatcher sig(SIGALRM);
+    ThreadTimer timer(SIGALRM, 100ms);
+    edu_raise_irq r{};
+    r.status = 0x200;
+    const auto t0 = Clock::now();
+    EXPECT_ERRNO(EINTR, ::ioctl(fd(), EDU_IOC_RAISE_IRQ, &r));
+    EXPECT_LT(ms_since(t0), 900) << "the signal, not the timeout, ended the wait";
+    timer.cancel();
+    EXPECT_GE(sig.count(), 1);
+  }
+  edu_raise_irq r{};
+  r.status = 0x200;
+  EXPECT_OK(::ioctl(fd(), EDU_IOC_RAISE_IRQ, &r)) << "the device is usable after the signal";
+}
+
 // --------------------------------------------------------------------------
 // STATS
 
