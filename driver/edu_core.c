@@ -256,10 +256,16 @@ static void edu_set_broken(struct edu_dev *edu)
 
 /*
  * Claims: one operation at a time per unit.  Released with
- * edu_unit_release(), possibly from interrupt context.
+ * edu_unit_release(), possibly from interrupt context, so this is not a
+ * mutex - but it borrows the mutex's anti-starvation rule.  A claim is not
+ * FIFO: a caller that releases and claims again at once keeps the unit
+ * without a context switch, which is what makes back-to-back transfers
+ * fast.  A waiter that was woken and still found the unit taken sets
+ * @handoff; from then on only waiters that have slept may claim, so the
+ * unit goes to a waiter at the next release.
  */
 static bool edu_unit_try_claim(struct edu_dev *edu, struct edu_unit *u,
-			       int *ret)
+			       bool slept, int *ret)
 {
 	unsigned long flags;
 	bool decided = true;
@@ -267,27 +273,63 @@ static bool edu_unit_try_claim(struct edu_dev *edu, struct edu_unit *u,
 	spin_lock_irqsave(&u->lock, flags);
 	if (edu_is_dead(edu)) {
 		*ret = -ENODEV;
-	} else if (!u->busy) {
+	} else if (!u->busy && (slept || !u->handoff)) {
 		u->busy = true;
+		u->handoff = false;
 		*ret = 0;
 	} else {
+		if (slept && u->busy)
+			u->handoff = true;
 		decided = false;
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
 	return decided;
 }
 
+/*
+ * A waiter leaves without the unit (signal): its wakeup may have been meant
+ * for it and its handoff must not shut out newcomers with nobody left to
+ * take the unit.  The next woken waiter sets @handoff again if needed.
+ */
+static void edu_unit_give_up(struct edu_unit *u)
+{
+	unsigned long flags;
+	bool busy;
+
+	spin_lock_irqsave(&u->lock, flags);
+	u->handoff = false;
+	busy = u->busy;
+	spin_unlock_irqrestore(&u->lock, flags);
+	if (!busy)
+		wake_up(&u->claim_wq);
+}
+
 int edu_unit_claim(struct edu_dev *edu, struct edu_unit *u, bool nonblock)
 {
+	DEFINE_WAIT(wait);
+	bool slept = false;
 	int ret;
 
-	if (edu_unit_try_claim(edu, u, &ret))
+	if (edu_unit_try_claim(edu, u, false, &ret))
 		return ret;
 	if (nonblock)
 		return -EAGAIN;
-	if (wait_event_interruptible_exclusive(u->claim_wq,
-					       edu_unit_try_claim(edu, u, &ret)))
-		return -ERESTARTNOHAND;
+	for (;;) {
+		/* queued before looking, so a release cannot be missed */
+		prepare_to_wait_exclusive(&u->claim_wq, &wait,
+					  TASK_INTERRUPTIBLE);
+		if (edu_unit_try_claim(edu, u, slept, &ret))
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTNOHAND;
+			break;
+		}
+		schedule();
+		slept = true;
+	}
+	finish_wait(&u->claim_wq, &wait);
+	if (ret == -ERESTARTNOHAND)
+		edu_unit_give_up(u);
 	return ret;
 }
 

@@ -113,8 +113,11 @@ struct edu_file;
 /**
  * struct edu_unit - one serialised hardware unit (factorial or DMA engine)
  * @edu:           owning device
- * @lock:          protects @busy and the @async_* fields; taken from hardirq
+ * @lock:          protects @busy, @handoff and the @async_* fields; taken
+ *                 from hardirq
  * @busy:          claimed by an operation (sync or async)
+ * @handoff:       a woken waiter lost the unit to a newcomer: only waiters
+ *                 that have slept may claim it next
  * @is_dma:        this is the DMA engine (else the factorial unit)
  * @claim_wq:      operations waiting to claim the unit (exclusive waits)
  * @done_wq:       sleepers waiting for the unit's completion interrupt
@@ -127,6 +130,7 @@ struct edu_unit {
 	struct edu_dev *edu;
 	spinlock_t lock;	/* see kernel-doc above */
 	bool busy;
+	bool handoff;
 	bool is_dma;
 	wait_queue_head_t claim_wq;
 	wait_queue_head_t done_wq;
