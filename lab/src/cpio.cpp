@@ -35,6 +35,15 @@ std::string CpioArchive::normalize(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
+namespace {
+
+[[noreturn]] void not_a_directory(const std::string& dir, const std::string& path) {
+  throw std::invalid_argument("initramfs: " + dir + " is not a directory (needed for " + path +
+                              ")");
+}
+
+}  // namespace
+
 void CpioArchive::ensure_parents(const std::string& path) {
   for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
        slash = path.find('/', slash + 1)) {
@@ -43,8 +52,7 @@ void CpioArchive::ensure_parents(const std::string& path) {
     if (it == entries_.end()) {
       entries_[dir] = Entry{S_IFDIR | 0755, {}, 0, 0};
     } else if (!S_ISDIR(it->second.mode)) {
-      throw std::invalid_argument("initramfs: " + dir + " is not a directory (needed for " + path +
-                                  ")");
+      not_a_directory(dir, path);
     }
   }
 }
@@ -111,6 +119,7 @@ static std::vector<std::byte> read_file(const fs::path& p) {
   return data;
 }
 
+// NOLINTNEXTLINE(misc-no-recursion): walks a host directory tree, as deep as the tree itself
 void CpioArchive::add_host_path(const fs::path& host, const std::string& guest_path) {
   struct stat st {};
   if (::lstat(host.c_str(), &st) != 0) {
@@ -163,6 +172,7 @@ void CpioArchive::write(std::ostream& out) const {
     const std::string name = path.substr(1);  // archive names are relative
     write_header(out, ino++, e.mode, S_ISDIR(e.mode) ? 2 : 1,
                  static_cast<std::uint32_t>(e.data.size()), e.rdev_major, e.rdev_minor, name);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): ostream::write takes char*
     out.write(reinterpret_cast<const char*>(e.data.data()),
               static_cast<std::streamsize>(e.data.size()));
     out.write(zeros.data(), static_cast<std::streamsize>((4 - e.data.size() % 4) % 4));

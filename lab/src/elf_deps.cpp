@@ -31,7 +31,7 @@ T read_at(const std::vector<char>& img, std::uint64_t off, const fs::path& file)
   if (off > img.size() || img.size() - off < sizeof(T)) {
     throw std::runtime_error(file.string() + ": truncated ELF file");
   }
-  T v;
+  T v{};
   std::memcpy(&v, img.data() + off, sizeof(T));
   return v;
 }
@@ -184,7 +184,9 @@ std::vector<Dependency> runtime_dependencies(const fs::path& program, const fs::
     if (found.empty()) {
       throw std::runtime_error(program.string() + ": shared library " + name + " not found");
     }
-    result.push_back({found, guest_libdir + "/" + name});
+    std::string guest_path = guest_libdir;
+    guest_path.append("/").append(name);
+    result.push_back({found, std::move(guest_path)});
     const ElfInfo lib = read_elf_info(found);
     for (const auto& n : lib.needed)
       todo.emplace_back(n, lib.runpath);

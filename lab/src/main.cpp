@@ -47,7 +47,7 @@ class WorkDir {
 int run(RunOptions o) {
   const bool interactive = o.interactive == Interactive::yes ||
                            (o.interactive == Interactive::automatic && o.command.empty() &&
-                            ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO));
+                            ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0);
   // Without a terminal and without a command, the demo is the command.
   if (!interactive && o.command.empty()) o.command = {"lab-demo"};
   if (o.timeout_s == 0 && !interactive) o.timeout_s = 600;

@@ -1,5 +1,8 @@
 #include "qemu_command.hpp"
 
+#include <array>
+#include <utility>
+
 namespace edulab {
 
 std::string qemu_binary(Arch arch) {
@@ -72,10 +75,13 @@ std::vector<std::string> qemu_command(const Scenario& s) {
 
   // The results channel: virtio-serial ports, separate from the kernel console.
   cmd.insert(cmd.end(), {"-device", "virtio-serial-pci,id=labser"});
-  const std::pair<const char*, const std::string*> ports[] = {
-      {kPortCtl, &s.sockets.ctl},         {kPortOut, &s.sockets.out},
-      {kPortErr, &s.sockets.err},         {kPortKmsg, &s.sockets.kmsg},
-      {kPortResults, &s.sockets.results}, {kPortQmp, &s.sockets.qmp_guest}};
+  const std::array<std::pair<const char*, const std::string*>, 6> ports{
+      {{kPortCtl, &s.sockets.ctl},
+       {kPortOut, &s.sockets.out},
+       {kPortErr, &s.sockets.err},
+       {kPortKmsg, &s.sockets.kmsg},
+       {kPortResults, &s.sockets.results},
+       {kPortQmp, &s.sockets.qmp_guest}}};
   int n = 0;
   for (const auto& [name, path] : ports) {
     const std::string id = "labport" + std::to_string(n++);

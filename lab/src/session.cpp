@@ -1,6 +1,9 @@
 #include "session.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -18,8 +21,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <signal.h>
 
 namespace edulab {
 
@@ -90,7 +91,8 @@ Fd listen_unix(const std::string& path) {
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path))
     throw std::runtime_error("socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  std::copy_n(path.c_str(), path.size() + 1, std::begin(addr.sun_path));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bind(2) takes the sockaddr base
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     throw_errno("bind " + path);
   }
@@ -110,7 +112,8 @@ struct Stream {
 
 // SIGINT/SIGTERM to the runner end the run (QEMU is killed) instead of
 // orphaning QEMU.
-int g_signal_pipe[2] = {-1, -1};
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): reached from the handler
+std::array<int, 2> g_signal_pipe = {-1, -1};
 void on_signal(int sig) {
   const char c = static_cast<char>(sig);
   [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
@@ -141,7 +144,7 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   Evidence& ev = result.evidence;
   std::vector<Stream> streams;
   auto add_listener = [&](Channel ch, const std::string& name) {
-    const std::string path = (workdir / name).string();
+    std::string path = (workdir / name).string();
     streams.push_back(Stream{ch, listen_unix(path), Fd{}, {}, false});
     return path;
   };
@@ -164,11 +167,11 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     std::cerr << line << std::endl;
   }
 
-  int qpipe[2];
-  if (::pipe2(qpipe, O_CLOEXEC) != 0) throw_errno("pipe");
+  std::array<int, 2> qpipe{};
+  if (::pipe2(qpipe.data(), O_CLOEXEC) != 0) throw_errno("pipe");
   Fd qemu_read(qpipe[0]);
   Fd qemu_write(qpipe[1]);
-  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("pipe");
+  if (::pipe2(g_signal_pipe.data(), O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("pipe");
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   ::sigaction(SIGINT, &sa, nullptr);
@@ -176,8 +179,11 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   ::sigaction(SIGHUP, &sa, nullptr);
 
   std::vector<char*> argv;
-  for (const auto& a : argv_strings)
+  argv.reserve(argv_strings.size() + 1);
+  for (const auto& a : argv_strings) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): execvp(3) takes char* but never writes
     argv.push_back(const_cast<char*>(a.c_str()));
+  }
   argv.push_back(nullptr);
 
   const pid_t pid = ::fork();
@@ -192,6 +198,7 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     }
     ::dup2(qpipe[1], STDERR_FILENO);
     ::execvp(argv[0], argv.data());
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): strerror(3) is safe here, the runner has one thread
     std::fprintf(stderr, "run_qemu: cannot start %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
   }
@@ -291,19 +298,15 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   };
 
   auto read_stream = [&](Stream& s) {
-    char buf[65536];
+    std::array<char, 65536> buf{};
     for (;;) {
-      const ssize_t n = ::read(s.conn.get(), buf, sizeof(buf));
+      const ssize_t n = ::read(s.conn.get(), buf.data(), buf.size());
       if (n > 0) {
-        handle_data(s, buf, static_cast<std::size_t>(n));
+        handle_data(s, buf.data(), static_cast<std::size_t>(n));
         continue;
       }
-      if (n == 0) {
-        s.eof = true;
-        s.conn.reset();
-      } else if (errno == EINTR) {
-        continue;
-      } else if (errno != EAGAIN) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || errno != EAGAIN) {  // end of stream, or the peer is gone
         s.eof = true;
         s.conn.reset();
       }

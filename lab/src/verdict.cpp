@@ -1,5 +1,6 @@
 #include "verdict.hpp"
 
+#include <algorithm>
 #include <array>
 #include <regex>
 #include <sstream>
@@ -77,13 +78,9 @@ const std::array kBenignPatterns = {
 };
 
 bool is_bad(const std::string& line) {
-  for (const auto& b : kBenignPatterns) {
-    if (std::regex_search(line, b)) return false;
-  }
-  for (const auto& p : kBadPatterns) {
-    if (std::regex_search(line, p)) return true;
-  }
-  return false;
+  const auto matches = [&line](const std::regex& re) { return std::regex_search(line, re); };
+  if (std::ranges::any_of(kBenignPatterns, matches)) return false;
+  return std::ranges::any_of(kBadPatterns, matches);
 }
 
 }  // namespace
