@@ -178,7 +178,7 @@ class Device {
                                         std::chrono::milliseconds timeout = {}) const;
   /// EDU_IOC_RAISE_IRQ: raises @p status (non-zero, no kReservedIrqBits) and
   /// waits until the handler saw it; returns the device's interrupt count.
-  std::uint64_t raise_irq(std::uint32_t status) const;
+  [[nodiscard]] std::uint64_t raise_irq(std::uint32_t status) const;
   /// EDU_IOC_STATS.
   [[nodiscard]] Counters stats() const;
 
@@ -187,7 +187,7 @@ class Device {
   [[nodiscard]] std::size_t pread(std::span<std::byte> dst, std::uint64_t offset) const;
   /// pwrite(2): @p src -> device buffer [offset, ...); returns bytes written
   /// (short at the end of the window; ENOSPC at or past it).
-  std::size_t pwrite(std::span<const std::byte> src, std::uint64_t offset) const;
+  [[nodiscard]] std::size_t pwrite(std::span<const std::byte> src, std::uint64_t offset) const;
 
   /// mmap(2) of this file's staging buffer; @p length 0 maps all of it (staging_size).
   [[nodiscard]] StagingMapping map_staging(std::size_t length = 0) const;
@@ -200,7 +200,8 @@ class Device {
   /// EDU_IOC_DMA_USER, EDU_DMA_TO_DEVICE: pins @p src and DMAs it to
   /// device[device_offset, ...). Returns bytes done (short at the end of the
   /// window, or when interrupted by a signal after partial progress).
-  std::size_t dma_to_device(std::span<const std::byte> src, std::uint64_t device_offset) const;
+  [[nodiscard]] std::size_t dma_to_device(std::span<const std::byte> src,
+                                          std::uint64_t device_offset) const;
   /// EDU_IOC_DMA_USER, EDU_DMA_FROM_DEVICE: device[device_offset, ...) -> pinned @p dst.
   /// Returns bytes done (see dma_to_device()).
   [[nodiscard]] std::size_t dma_from_device(std::span<std::byte> dst,
@@ -209,7 +210,8 @@ class Device {
   /// buffer into @p dst in window-sized chunks; any length. The spans must have
   /// equal sizes (else edu::errc::size_mismatch). Returns bytes that reached
   /// @p dst (short only when interrupted by a signal after partial progress).
-  std::size_t dma_loopback(std::span<const std::byte> src, std::span<std::byte> dst) const;
+  [[nodiscard]] std::size_t dma_loopback(std::span<const std::byte> src,
+                                         std::span<std::byte> dst) const;
 
   /// EDU_IOC_FACTORIAL with EDU_OP_ASYNC: starts n! and returns; the file
   /// becomes readable when it is done; collect with complete()/try_complete().

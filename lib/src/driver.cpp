@@ -70,6 +70,7 @@ std::uint32_t dma_direction(Direction dir, const std::string& op) {
 }
 
 std::uint64_t user_ptr(const void* p) noexcept {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the UAPI passes pointers as __u64
   return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
 }
 

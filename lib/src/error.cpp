@@ -194,6 +194,7 @@ Error make_errno_error(int errno_value, std::string operation, Context ctx) {
 std::string errno_name(int errno_value) {
   // strerrorname_np() is glibc >= 2.32; keep a table so the name is stable everywhere.
   switch (errno_value) {
+// NOLINTNEXTLINE(cppcoreguidelines-macro-usage): stringizes the errno constant's name
 #define EDU_ERRNO_CASE(e) \
   case e:                 \
     return #e;

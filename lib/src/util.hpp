@@ -18,7 +18,7 @@ namespace edu::detail {
 
 /// "0x" followed by lower-case hex digits, at least @p digits of them.
 [[nodiscard]] inline std::string hex(std::uint64_t value, int digits = 1) {
-  static constexpr char kDigits[] = "0123456789abcdef";
+  constexpr std::string_view kDigits = "0123456789abcdef";
   std::string out;
   do {
     out.insert(out.begin(), kDigits[value & 0xF]);
