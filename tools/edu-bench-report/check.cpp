@@ -201,8 +201,8 @@ std::vector<std::string> check_document(const json& doc) {
     c.problem("", "not a JSON object (is this edu-bench output?)");
     return c.problems;
   }
-  if (const json* s = c.string(doc, "", "schema"); s && *s != kSchema)
-    c.problem("/schema", fmt::format("\"{}\" is not \"{}\"", s->get<std::string>(), kSchema));
+  if (const json* s = c.string(doc, "", "schema"); s != nullptr && *s != kSchema)
+    c.problem("/schema", fmt::format(R"("{}" is not "{}")", s->get<std::string>(), kSchema));
   (void)c.object(doc, "", "tool");
   (void)c.object(doc, "", "host");
   (void)c.object(doc, "", "definitions");

@@ -17,8 +17,6 @@
 
 #include "edu-bench-report/report.hpp"
 
-extern char** environ;
-
 namespace edubench::report {
 
 namespace fs = std::filesystem;
@@ -31,7 +29,7 @@ constexpr const char* kProg = "edu-bench-report";
 /// posix_spawn file actions, destroyed on scope exit.
 class FileActions {
  public:
-  FileActions() { ok_ = ::posix_spawn_file_actions_init(&fa_) == 0; }
+  FileActions() : ok_(::posix_spawn_file_actions_init(&fa_) == 0) {}
   FileActions(const FileActions&) = delete;
   FileActions& operator=(const FileActions&) = delete;
   ~FileActions() {
@@ -48,7 +46,7 @@ class FileActions {
 std::optional<std::string> read_file(const fs::path& p, std::string& why) {
   std::ifstream in(p, std::ios::binary);
   if (!in) {
-    why = std::strerror(errno);
+    why = std::generic_category().message(errno);
     return std::nullopt;
   }
   std::ostringstream s;
@@ -60,7 +58,7 @@ bool write_file(const fs::path& p, const std::string& text, std::ostream& err) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
   if (!out.flush()) {
-    err << kProg << ": write " << p.string() << ": " << std::strerror(errno)
+    err << kProg << ": write " << p.string() << ": " << std::generic_category().message(errno)
         << " — check the directory and free space\n";
     return false;
   }
@@ -190,6 +188,7 @@ int run_program(const std::vector<std::string>& argv, const fs::path& log) {
   ::posix_spawn_file_actions_adddup2(fa.get(), STDOUT_FILENO, STDERR_FILENO);
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
+  cargv.reserve(args.size() + 1);
   for (auto& a : args)
     cargv.push_back(a.data());
   cargv.push_back(nullptr);

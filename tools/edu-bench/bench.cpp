@@ -1,6 +1,7 @@
 #include "edu-bench/bench.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -61,9 +62,9 @@ std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf.data();
 }
 
 std::string first_line(const char* path) {
@@ -215,7 +216,10 @@ json dma_section(const BenchOptions& o, edu::Device& dev, Log& log) {
                   hb.slice(2 * kSlot, payload), hb.slice(2 * kSlot + lb, payload), desc);
   });
   guarded(log, "dma/pinned_heap", [&] {
-    std::vector<std::byte> to(window), from(window), src(payload), dst(payload);
+    std::vector<std::byte> to(window);
+    std::vector<std::byte> from(window);
+    std::vector<std::byte> src(payload);
+    std::vector<std::byte> dst(payload);
     const auto contiguous = [](const std::vector<std::byte>& v) {
       const auto c = physically_contiguous(v.data(), v.size());
       return c ? json(*c) : json(nullptr);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <utility>
 
@@ -38,14 +39,16 @@ HugeBuffer HugeBuffer::allocate(std::size_t bytes) {
   if (p == MAP_FAILED)
     throw edu::make_errno_error(errno, "map a " + std::to_string(size) + "-byte DMA buffer",
                                 edu::Context::mmap);
-  const auto base = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t aligned = round_up(base, kHugePageSize);
-  if (aligned > base) ::munmap(p, aligned - base);
-  const std::uintptr_t end = aligned + size;
-  if (base + span > end) ::munmap(reinterpret_cast<void*>(end), base + span - end);
+  auto* const base = static_cast<std::byte*>(p);
+  std::size_t room = span;
+  // Cannot fail: the mapping is a whole huge page longer than size.
+  auto* const aligned = static_cast<std::byte*>(std::align(kHugePageSize, size, p, room));
+  if (aligned > base) ::munmap(base, static_cast<std::size_t>(aligned - base));
+  std::byte* const end = aligned + size;
+  if (base + span > end) ::munmap(end, static_cast<std::size_t>(base + span - end));
 
   HugeBuffer b;
-  b.data_ = reinterpret_cast<std::byte*>(aligned);
+  b.data_ = aligned;
   b.size_ = size;
   b.madvise_ok_ = ::madvise(b.data_, size, MADV_HUGEPAGE) == 0;
   // Fault everything in now (one write per page), so the first measured
@@ -84,9 +87,11 @@ nlohmann::json HugeBuffer::describe(std::size_t used) const {
   using nlohmann::json;
   const auto huge = anon_huge_bytes(data_);
   const auto contiguous = physically_contiguous(data_, std::min(used, size_));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): alignment is an address property
+  const bool aligned = reinterpret_cast<std::uintptr_t>(data_) % kHugePageSize == 0;
   return json{{"kind", "thp"},
               {"bytes", size_},
-              {"aligned_2mib", reinterpret_cast<std::uintptr_t>(data_) % kHugePageSize == 0},
+              {"aligned_2mib", aligned},
               {"madvise_ok", madvise_ok_},
               {"anon_huge_bytes", huge ? json(*huge) : json(nullptr)},
               {"physically_contiguous", contiguous ? json(*contiguous) : json(nullptr)}};
@@ -95,6 +100,7 @@ nlohmann::json HugeBuffer::describe(std::size_t used) const {
 std::optional<bool> physically_contiguous(const void* data, std::size_t length) {
   if (length == 0) return true;
   const std::size_t ps = page_size();
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): pagemap is indexed by address
   const auto start = reinterpret_cast<std::uintptr_t>(data);
   const std::uintptr_t first = start / ps;
   const std::uintptr_t last = (start + length - 1) / ps;
@@ -119,6 +125,7 @@ std::optional<bool> physically_contiguous(const void* data, std::size_t length) 
 std::optional<std::size_t> anon_huge_bytes(const void* address) {
   std::ifstream in("/proc/self/smaps");
   if (!in) return std::nullopt;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): smaps lists address ranges
   const auto want = reinterpret_cast<std::uintptr_t>(address);
   std::string line;
   bool inside = false;

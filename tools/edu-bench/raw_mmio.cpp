@@ -87,6 +87,7 @@ RawMmio::RawMmio(RawMmio&& other) noexcept
 
 RawMmio& RawMmio::operator=(RawMmio&& other) noexcept {
   if (this != &other) {
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): munmap(2) takes a plain void*
     if (regs_ != nullptr) ::munmap(const_cast<std::uint32_t*>(regs_), length_);
     fd_ = std::move(other.fd_);
     regs_ = std::exchange(other.regs_, nullptr);
@@ -97,6 +98,7 @@ RawMmio& RawMmio::operator=(RawMmio&& other) noexcept {
 }
 
 RawMmio::~RawMmio() {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): munmap(2) takes a plain void*
   if (regs_ != nullptr) ::munmap(const_cast<std::uint32_t*>(regs_), length_);
 }
 

@@ -1,7 +1,9 @@
 #include "eductl/output.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -213,7 +215,7 @@ std::string counters_text(const edu::Counters& c) {
 }
 
 std::string to_hex(std::span<const std::byte> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
+  constexpr std::string_view kDigits = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
   for (std::byte b : bytes) {
@@ -225,7 +227,7 @@ std::string to_hex(std::span<const std::byte> bytes) {
 }
 
 std::string format_bytes(double bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  static constexpr std::array<const char*, 5> kUnits = {"B", "KiB", "MiB", "GiB", "TiB"};
   int unit = 0;
   while (bytes >= 1024.0 && unit < 4) {
     bytes /= 1024.0;
