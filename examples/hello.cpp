@@ -2,7 +2,6 @@
 // a loopback copy of any size, and the same copy split across all devices.
 #include <algorithm>
 #include <cstdio>
-#include <numeric>
 #include <vector>
 
 #include <edu/edu.hpp>
@@ -20,8 +19,8 @@ int main() {
 
     // 3 windows' worth of data through the device and back.
     std::vector<std::byte> src(std::size_t{3} * dev.dma_window());
-    std::iota(reinterpret_cast<unsigned char*>(src.data()),
-              reinterpret_cast<unsigned char*>(src.data() + src.size()), 0);
+    for (std::size_t i = 0; i < src.size(); ++i)
+      src[i] = static_cast<std::byte>(i);  // 0, 1, ... 255, 0, 1, ...
     std::vector<std::byte> dst(src.size());
     const edu::CopyResult r = edu::copy_through(dev, src, dst);
     std::printf("copied %llu bytes via the %s path in %.2f s (%llu DMA transfers), %s\n",

@@ -16,6 +16,7 @@ using edubench::kHugePageSize;
 TEST(HugeBuffer, AlignedRoundedAndSliced) {
   const HugeBuffer b = HugeBuffer::allocate(1);
   ASSERT_EQ(b.bytes().size(), kHugePageSize);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): alignment is an address property
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.bytes().data()) % kHugePageSize, 0U);
   EXPECT_EQ(b.slice(100, 50).data(), b.bytes().data() + 100);
   EXPECT_EQ(b.slice(100, 50).size(), 50U);
@@ -30,7 +31,7 @@ TEST(HugeBuffer, MoveTransfersOwnership) {
   std::byte* p = a.bytes().data();
   HugeBuffer b = std::move(a);
   EXPECT_EQ(b.bytes().data(), p);
-  EXPECT_TRUE(a.bytes().empty());  // NOLINT(bugprone-use-after-move): documented state
+  EXPECT_TRUE(a.bytes().empty());  // NOLINT(*use-after-move,*.Move): documented state
   a = std::move(b);
   EXPECT_EQ(a.bytes().data(), p);
 }

@@ -2,6 +2,7 @@
 // the command line, against a small hand-made edu-bench/1 fixture.
 #include "edu-bench-report/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -74,9 +75,8 @@ std::vector<std::string> problems_after(const std::function<void(json&)>& mutate
 }
 
 bool any_contains(const std::vector<std::string>& v, const std::string& s) {
-  for (const auto& x : v)
-    if (x.find(s) != std::string::npos) return true;
-  return false;
+  return std::ranges::any_of(v,
+                             [&s](const std::string& x) { return x.find(s) != std::string::npos; });
 }
 
 // ------------------------------------------------------------------ check

@@ -106,7 +106,7 @@ TEST(Samples, CapKeepsOrderAndSpread) {
   EXPECT_EQ(l["summary_ns"]["count"], 1000);
 }
 
-edubench::ParseResult parse(std::vector<std::string> args, std::string* err_text = nullptr) {
+edubench::ParseResult parse(const std::vector<std::string>& args, std::string* err_text = nullptr) {
   std::ostringstream out;
   std::ostringstream err;
   auto r = edubench::parse_bench_args(args, out, err);

@@ -26,6 +26,7 @@ edu::DiscoveryOptions options_for(const edutest::FakeSysfs& fs,
 
 std::vector<unsigned> indices(const std::vector<edu::DeviceInfo>& v) {
   std::vector<unsigned> out;
+  out.reserve(v.size());
   for (const auto& i : v)
     out.push_back(i.index);
   return out;
@@ -134,6 +135,7 @@ TEST(Discovery, VisibleDevicesFilterOrdersAndIgnoresAbsent) {
   EXPECT_THROW((void)edu::discover(options_for(fs, "x")), edu::Error);
 }
 
+// NOLINTBEGIN(concurrency-mt-unsafe): the environment is set while the test has one thread
 TEST(Discovery, FromEnvironment) {
   ::setenv("EDU_VISIBLE_DEVICES", "1,0", 1);
   ::setenv("EDU_SYSFS_ROOT", "/tmp/fake-sys", 1);
@@ -148,6 +150,7 @@ TEST(Discovery, FromEnvironment) {
   EXPECT_EQ(o.visible_devices, std::nullopt);
   EXPECT_EQ(o.sysfs_root, "/sys");
 }
+// NOLINTEND(concurrency-mt-unsafe)
 
 TEST(Runtime, CountsVisibleDevicesWithoutOpeningThem) {
   edutest::FakeSysfs fs;
@@ -241,7 +244,8 @@ TEST(Runtime, NodeThatIsNotAnEduDeviceFailsIdentify) {
 TEST(Runtime, CopyThroughAllWithoutDevicesThrowsNoDevice) {
   edutest::FakeSysfs fs;
   edu::Runtime rt(options_for(fs));
-  std::vector<std::byte> a(10), b(10);
+  std::vector<std::byte> a(10);
+  std::vector<std::byte> b(10);
   EXPECT_THROW((void)edu::copy_through_all(rt, a, b), edu::Error);
   std::vector<std::byte> c(5);
   try {

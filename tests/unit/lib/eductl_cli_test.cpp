@@ -17,7 +17,7 @@ struct Parsed {
   std::string err;
 };
 
-Parsed parse(std::vector<std::string> args) {
+Parsed parse(const std::vector<std::string>& args) {
   std::ostringstream out;
   std::ostringstream err;
   Parsed p{eductl::parse_command_line(args, out, err), {}, {}};
@@ -26,14 +26,14 @@ Parsed parse(std::vector<std::string> args) {
   return p;
 }
 
-eductl::Command ok(std::vector<std::string> args) {
-  auto p = parse(std::move(args));
+eductl::Command ok(const std::vector<std::string>& args) {
+  auto p = parse(args);
   EXPECT_TRUE(p.result.command.has_value()) << p.err;
   return p.result.command.value_or(eductl::Command{});
 }
 
-void expect_usage_error(std::vector<std::string> args, const std::string& fragment) {
-  auto p = parse(std::move(args));
+void expect_usage_error(const std::vector<std::string>& args, const std::string& fragment) {
+  auto p = parse(args);
   EXPECT_FALSE(p.result.command.has_value());
   EXPECT_EQ(p.result.exit_code, 2);
   EXPECT_THAT(p.err, StartsWith("eductl: "));
@@ -155,12 +155,12 @@ TEST(EductlCli, UsageErrors) {
 }
 
 TEST(EductlCli, HelpEverywhereExitsZero) {
-  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
-                                        {"list", "--help"},
-                                        {"fact", "-h"},
-                                        {"copy", "--help"},
-                                        {"reg", "read", "--help"},
-                                        {"write", "--help"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--help"},
+                                               {"list", "--help"},
+                                               {"fact", "-h"},
+                                               {"copy", "--help"},
+                                               {"reg", "read", "--help"},
+                                               {"write", "--help"}}) {
     auto p = parse(args);
     EXPECT_FALSE(p.result.command.has_value());
     EXPECT_EQ(p.result.exit_code, 0);

@@ -189,7 +189,7 @@ struct RunResult {
   std::string err;
 };
 
-RunResult run(const edutest::FakeSysfs& fs, std::vector<std::string> args,
+RunResult run(const edutest::FakeSysfs& fs, const std::vector<std::string>& args,
               std::optional<std::string> filter = std::nullopt) {
   std::ostringstream out;
   std::ostringstream err;
@@ -308,15 +308,15 @@ class EductlDevices : public ::testing::Test {
           std::make_unique<edutest::FakeEdu>(fs_.dev() / ("edu" + std::to_string(i)), i));
     }
   }
-  RunResult eductl(std::vector<std::string> args) { return run(fs_, std::move(args)); }
+  RunResult eductl(const std::vector<std::string>& args) { return run(fs_, args); }
   json eductl_json(std::vector<std::string> args) {
     args.emplace_back("--json");
-    const RunResult r = eductl(std::move(args));
+    const RunResult r = eductl(args);
     EXPECT_EQ(r.code, 0) << r.err;
     return json::parse(r.out);
   }
   std::filesystem::path file(const std::string& name, const std::string& content) {
-    const auto p = fs_.dev().parent_path() / name;
+    auto p = fs_.dev().parent_path() / name;
     edutest::FakeSysfs::write(p, content);
     return p;
   }

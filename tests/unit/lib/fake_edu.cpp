@@ -172,8 +172,11 @@ int emulate(int fd, FakeEduState& s, unsigned long request, void* arg) {
         return fail(EINVAL);
       s.user_calls.push_back(u->length);
       u->done = 0;
-      auto* src = reinterpret_cast<const std::byte*>(static_cast<std::uintptr_t>(u->src));
+      // The UAPI carries user pointers as __u64; the fake turns them back, as the kernel does.
+      // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast,performance-no-int-to-ptr)
+      const auto* src = reinterpret_cast<const std::byte*>(static_cast<std::uintptr_t>(u->src));
       auto* dst = reinterpret_cast<std::byte*>(static_cast<std::uintptr_t>(u->dst));
+      // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast,performance-no-int-to-ptr)
       switch (u->direction) {
         case EDU_DMA_TO_DEVICE: {
           if (u->dst != 0 || u->src == 0 || u->device_offset >= s.window) return fail(EINVAL);
@@ -267,10 +270,13 @@ FakeEdu::~FakeEdu() {
 // ---- interposed system calls (see fake_edu.hpp)
 
 extern "C" int ioctl(int fd, unsigned long request, ...) noexcept {
+  // ioctl(2)'s C prototype is variadic, so the interposer is too.
+  // NOLINTBEGIN(cppcoreguidelines-pro-bounds-array-to-pointer-decay): va_list is an array type
   va_list ap;
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
+  // NOLINTEND(cppcoreguidelines-pro-bounds-array-to-pointer-decay)
   if (auto s = edutest::lookup(fd)) return edutest::emulate(fd, *s, request, arg);
   return static_cast<int>(::syscall(SYS_ioctl, fd, request, arg));
 }

@@ -74,13 +74,13 @@ TEST(SplitForDevices, PropertiesHold) {
         ASSERT_EQ(s.size(), devices);
         std::uint64_t pos = 0;
         std::uint64_t worst = 0;
-        for (std::size_t i = 0; i < s.size(); ++i) {
-          EXPECT_EQ(s[i].offset, pos);
-          if (s[i].offset + s[i].length < total) {
-            EXPECT_EQ(s[i].length % window, 0U);
+        for (const auto& slice : s) {
+          EXPECT_EQ(slice.offset, pos);
+          if (slice.offset + slice.length < total) {
+            EXPECT_EQ(slice.length % window, 0U);
           }
-          worst = std::max(worst, edu::dma_transfers(s[i].length, window));
-          pos += s[i].length;
+          worst = std::max(worst, edu::dma_transfers(slice.length, window));
+          pos += slice.length;
         }
         EXPECT_EQ(pos, total);
         const std::uint64_t windows = edu::dma_transfers(total, window);

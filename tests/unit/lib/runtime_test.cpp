@@ -48,7 +48,7 @@ class Rig {
   edu::Runtime& rt() { return *runtime_; }
   edu::Device& dev(std::size_t i = 0) { return runtime_->device(i); }
   edutest::FakeEduState& fake(std::size_t i = 0) { return fakes_[i]->state(); }
-  const edu::DiscoveryOptions& options() const { return options_; }
+  [[nodiscard]] const edu::DiscoveryOptions& options() const { return options_; }
 
  private:
   edutest::FakeSysfs sysfs_;
@@ -257,9 +257,9 @@ TEST(CopyAll, SplitsAcrossDevicesOnWindowBoundaries) {
   EXPECT_EQ(dst, src);
   EXPECT_EQ(last, size);
   ASSERT_EQ(r.slices.size(), 3U);
-  EXPECT_EQ(r.slices[0].slice, (edu::Chunk{0, 4 * 4095}));
-  EXPECT_EQ(r.slices[1].slice, (edu::Chunk{4 * 4095, 4 * 4095}));
-  EXPECT_EQ(r.slices[2].slice, (edu::Chunk{8 * 4095, 2 * 4095 + 100}));
+  EXPECT_EQ(r.slices[0].slice, (edu::Chunk{0, 4 * 4095ULL}));
+  EXPECT_EQ(r.slices[1].slice, (edu::Chunk{4 * 4095ULL, 4 * 4095ULL}));
+  EXPECT_EQ(r.slices[2].slice, (edu::Chunk{8 * 4095ULL, 2 * 4095ULL + 100}));
   for (unsigned i = 0; i < 3; ++i) {
     EXPECT_EQ(r.slices[i].device_index, i);
     EXPECT_EQ(rig.fake(i).counters.dma_bytes, 2 * r.slices[i].slice.length) << i;
@@ -281,7 +281,7 @@ TEST(CopyAll, FirstErrorIsRethrownAfterAllThreads) {
   Rig rig(2);
   rig.fake(1).fail_after_calls = 1;
   rig.fake(1).fail_errno = ETIMEDOUT;
-  const auto src = pattern(6 * 4095);
+  const auto src = pattern(6 * std::size_t{4095});
   std::vector<std::byte> dst(src.size());
   edu::CopyOptions o;
   o.path = edu::CopyPath::staging;
@@ -293,7 +293,7 @@ TEST(CopyAll, FirstErrorIsRethrownAfterAllThreads) {
     EXPECT_THAT(e.operation(), HasSubstr("edu1"));
   }
   // Device 0 finished its slice regardless.
-  EXPECT_TRUE(std::equal(src.begin(), src.begin() + 3 * 4095, dst.begin()));
+  EXPECT_TRUE(std::equal(src.begin(), src.begin() + 3L * 4095, dst.begin()));
 }
 
 TEST(Async, FactorialCompletesThroughPoll) {
@@ -416,6 +416,7 @@ TEST(DefaultRuntime, LazyFromEnvironment) {
   fs.add_device(1);
   edutest::FakeEdu e0(fs.dev() / "edu0", 0);
   edutest::FakeEdu e1(fs.dev() / "edu1", 1);
+  // NOLINTBEGIN(concurrency-mt-unsafe): the environment is set while the test has one thread
   ::setenv("EDU_SYSFS_ROOT", fs.sys().c_str(), 1);
   ::setenv("EDU_DEV_ROOT", fs.dev().c_str(), 1);
   ::setenv("EDU_VISIBLE_DEVICES", "1", 1);
@@ -423,6 +424,7 @@ TEST(DefaultRuntime, LazyFromEnvironment) {
   ::unsetenv("EDU_SYSFS_ROOT");
   ::unsetenv("EDU_DEV_ROOT");
   ::unsetenv("EDU_VISIBLE_DEVICES");
+  // NOLINTEND(concurrency-mt-unsafe)
   EXPECT_EQ(d.index(), 1U);
   EXPECT_EQ(&edu::default_device(), &d);
   EXPECT_EQ(edu::runtime().device_count(), 1U);

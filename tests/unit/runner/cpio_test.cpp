@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include <sys/stat.h>
@@ -35,10 +36,8 @@ TEST(Cpio, RoundTripsThroughCpioTool) {
   CpioArchive a;
   std::string odd(1001, 'x');
   odd[3] = '\0';
-  a.add_file("/dir/odd",
-             std::vector<std::byte>(reinterpret_cast<const std::byte*>(odd.data()),
-                                    reinterpret_cast<const std::byte*>(odd.data()) + odd.size()),
-             0640);
+  const auto odd_bytes = std::as_bytes(std::span(odd));
+  a.add_file("/dir/odd", std::vector<std::byte>(odd_bytes.begin(), odd_bytes.end()), 0640);
   a.add_file("/dir/sub/empty", std::string{});
   a.add_symlink("/dir/link", "odd");
   a.add_char_device("/dev/console", 5, 1);

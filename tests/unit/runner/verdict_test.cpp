@@ -1,5 +1,6 @@
 #include "verdict.hpp"
 
+#include <array>
 #include <fstream>
 #include <iterator>
 
@@ -91,13 +92,14 @@ TEST(Verdict, RecordedQemuHardwareErrorIsACrash) {
 }
 
 TEST(Verdict, KernelProblemPatterns) {
-  const char* bad[] = {
+  const std::array bad = {
       "[    5.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
       "[    5.1] WARNING: CPU: 0 PID: 1 at drivers/misc/edu.c:10 edu_probe+0x1/0x2 [edu]",
       "[    5.1] Oops: 0002 [#1] PREEMPT SMP KASAN",
       "[    5.1] BUG: KASAN: slab-use-after-free in edu_release+0x1/0x2",
       "[    5.1] WARNING: possible recursive locking detected",
       "[    5.1] WARNING: possible circular locking dependency detected",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one line, split at 100 columns
       "[    5.1] edu 0000:01:00.0: DMA-API: device driver tries to free DMA memory it has not "
       "allocated",
       "[    5.1] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
@@ -111,7 +113,7 @@ TEST(Verdict, KernelProblemPatterns) {
   for (const char* line : bad) {
     EXPECT_EQ(find_kernel_problems(line).size(), 1U) << line;
   }
-  const char* benign[] = {
+  const std::array benign = {
       "[    0.5] DMA-API: preallocated 65536 debug entries",
       "[    0.5] DMA-API: debugging enabled by kernel config",
       "[    0.5] kmemleak: Kernel memory leak detector initialized (mem pool available: 15000)",
@@ -182,7 +184,7 @@ TEST(Verdict, GtestReportsAreRequiredWhenExpected) {
   EXPECT_EQ(classify(e).exit_status, kExitMissingResult);
   e.gtest_reports = {R"({"tests": 3, "failures": 0, "errors": 0, "testsuites": []})"};
   EXPECT_EQ(classify(e).exit_status, 0);
-  e.gtest_reports.push_back("{truncated");
+  e.gtest_reports.emplace_back("{truncated");
   EXPECT_EQ(classify(e).exit_status, kExitMissingResult);
   // Failures with a zero exit status are inconsistent: never a pass.
   e.gtest_reports = {R"({"tests": 3, "failures": 1, "testsuites": []})"};
