@@ -8,7 +8,9 @@
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -23,7 +25,7 @@ namespace edutest {
 // Memory
 
 std::size_t page_size() {
-  static const std::size_t ps = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  static const auto ps = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   return ps;
 }
 
@@ -31,10 +33,11 @@ Mapping anon_map(std::size_t len, int prot) {
   void* p = ::mmap(nullptr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   EXPECT_NE(p, MAP_FAILED) << "mmap(" << len << "): " << errno_name(errno);
   if (p == MAP_FAILED) return {};
-  return Mapping(p, len);
+  return {p, len};
 }
 
 void* null_buffer() {
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): volatile hides the null
   static void* volatile null = nullptr;
   return null;
 }
@@ -49,7 +52,8 @@ std::uint8_t* unmapped_address() {
 }
 
 std::uint8_t* inaccessible_address() {
-  static std::uint8_t* page = [] {
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): PROT_NONE, never written
+  static std::uint8_t* const page = [] {
     void* p = ::mmap(nullptr, page_size(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : static_cast<std::uint8_t*>(p);
   }();
@@ -62,7 +66,7 @@ std::uint8_t* inaccessible_address() {
 std::string errno_name(int err) {
   const char* name = ::strerrorname_np(err);
   std::string s = name != nullptr ? name : ("errno " + std::to_string(err));
-  return s + " (" + std::strerror(err) + ")";
+  return s + " (" + std::generic_category().message(err) + ")";
 }
 
 namespace {
@@ -89,13 +93,14 @@ std::string describe(const Ret& r) {
   return ::testing::AssertionFailure() << call_text(expr) << " " << describe(r);
 }
 
-::testing::AssertionResult IsSysErr(const char* expr, const char*, const Ret& r, int err) {
+::testing::AssertionResult IsSysErr(const char* expr, const char* /*unused*/, const Ret& r,
+                                    int err) {
   if (r.rc == -1 && r.err == err) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << call_text(expr) << " " << describe(r)
                                        << ", expected it to fail with " << errno_name(err);
 }
 
-::testing::AssertionResult IsSysErrAny(const char* expr, const char*, const Ret& r,
+::testing::AssertionResult IsSysErrAny(const char* expr, const char* /*unused*/, const Ret& r,
                                        const std::vector<int>& errs) {
   if (r.rc == -1 && std::find(errs.begin(), errs.end(), r.err) != errs.end()) {
     return ::testing::AssertionSuccess();
@@ -107,7 +112,8 @@ std::string describe(const Ret& r) {
   return f;
 }
 
-::testing::AssertionResult IsSysRet(const char* expr, const char*, const Ret& r, long want) {
+::testing::AssertionResult IsSysRet(const char* expr, const char* /*unused*/, const Ret& r,
+                                    long want) {
   if (r.rc == want) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << call_text(expr) << " " << describe(r) << ", expected it to return " << want;
@@ -221,7 +227,7 @@ std::uint32_t crc32(std::span<const std::uint8_t> data, std::uint32_t crc) {
     for (std::uint32_t i = 0; i < 256; ++i) {
       std::uint32_t c = i;
       for (int k = 0; k < 8; ++k)
-        c = (c & 1) ? 0xedb88320U ^ (c >> 1) : c >> 1;
+        c = (c & 1U) != 0 ? 0xedb88320U ^ (c >> 1) : c >> 1;
       t[i] = c;
     }
     return t;
@@ -265,6 +271,7 @@ long first_mismatch(std::span<const std::uint8_t> a, std::span<const std::uint8_
 // Signals
 
 namespace {
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): written by the handler
 std::array<std::atomic<int>, NSIG> g_signal_counts{};
 void counting_handler(int sig) {
   g_signal_counts[static_cast<std::size_t>(sig)]++;
@@ -287,7 +294,6 @@ SignalCatcher::SignalCatcher(int sig) : sig_(sig) {
 // The handler stays installed: a signal a timer queued just before it was
 // deleted (possibly for another thread) must not find the default action
 // (termination) later.
-SignalCatcher::~SignalCatcher() = default;
 
 int SignalCatcher::count() const {
   return g_signal_counts[static_cast<std::size_t>(sig_)];
@@ -328,8 +334,8 @@ ThreadTimer::~ThreadTimer() {
 // ---------------------------------------------------------------------------
 // EngineHammer
 
-EngineHammer::EngineHammer(const EduNode& n, int threads, std::uint32_t offset, std::uint32_t slice)
-    : node_(n) {
+EngineHammer::EngineHammer(EduNode n, int threads, std::uint32_t offset, std::uint32_t slice)
+    : node_(std::move(n)) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this, i, offset, slice] {
       work(i, offset + static_cast<std::uint32_t>(i) * slice, slice);
@@ -422,8 +428,8 @@ int run_in_child(const std::function<int()>& fn) {
 }
 
 int run_program(const std::vector<std::string>& argv, std::string* out) {
-  int pipefd[2] = {-1, -1};
-  if (out != nullptr && ::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  std::array<int, 2> pipefd = {-1, -1};
+  if (out != nullptr && ::pipe2(pipefd.data(), O_CLOEXEC) != 0) return -1;
   std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) return -1;
@@ -433,19 +439,22 @@ int run_program(const std::vector<std::string>& argv, std::string* out) {
       ::dup2(pipefd[1], 2);
     }
     std::vector<char*> args;
-    for (const auto& a : argv)
+    args.reserve(argv.size() + 1);
+    for (const auto& a : argv) {
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): execvp(3) never writes argv
       args.push_back(const_cast<char*>(a.c_str()));
+    }
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
   if (out != nullptr) {
     ::close(pipefd[1]);
-    char buf[4096];
+    std::array<char, 4096> buf{};
     for (;;) {
-      const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+      const ssize_t n = ::read(pipefd[0], buf.data(), buf.size());
       if (n > 0) {
-        out->append(buf, static_cast<std::size_t>(n));
+        out->append(buf.data(), static_cast<std::size_t>(n));
       } else if (n == 0 || errno != EINTR) {
         break;
       }
@@ -467,15 +476,15 @@ std::optional<std::string> read_file(const fs::path& p) {
   Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
   std::string s;
-  char buf[4096];
+  std::array<char, 4096> buf{};
   for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::nullopt;
     }
     if (n == 0) break;
-    s.append(buf, static_cast<std::size_t>(n));
+    s.append(buf.data(), static_cast<std::size_t>(n));
   }
   return s;
 }
@@ -499,7 +508,7 @@ std::optional<std::uint64_t> parse_u64(const std::string& s) {
   std::uint64_t v = 0;
   for (std::size_t i = start; i < s.size(); ++i) {
     const char c = s[i];
-    int d;
+    int d = 0;
     if (c >= '0' && c <= '9') {
       d = c - '0';
     } else if (base == 16 && c >= 'a' && c <= 'f') {
@@ -530,9 +539,9 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
 }
 
 std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
+  std::array<char, 32> buf{};
+  std::snprintf(buf.data(), buf.size(), "0x%llx", static_cast<unsigned long long>(v));
+  return buf.data();
 }
 
 }  // namespace edutest

@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -29,8 +31,6 @@
 #include <linux/edu.h>
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <time.h>
 
 namespace edutest {
 
@@ -65,8 +65,8 @@ class Fd {
   }
   ~Fd() { reset(); }
 
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
+  [[nodiscard]] int get() const { return fd_; }
+  [[nodiscard]] bool valid() const { return fd_ >= 0; }
   explicit operator bool() const { return valid(); }
   int release() { return std::exchange(fd_, -1); }
   void reset(int fd = -1) {
@@ -97,10 +97,10 @@ class Mapping {
   }
   ~Mapping() { reset(); }
 
-  bool valid() const { return p_ != MAP_FAILED; }
-  std::uint8_t* data() const { return static_cast<std::uint8_t*>(p_); }
-  std::size_t size() const { return len_; }
-  std::span<std::uint8_t> span() const { return {data(), len_}; }
+  [[nodiscard]] bool valid() const { return p_ != MAP_FAILED; }
+  [[nodiscard]] std::uint8_t* data() const { return static_cast<std::uint8_t*>(p_); }
+  [[nodiscard]] std::size_t size() const { return len_; }
+  [[nodiscard]] std::span<std::uint8_t> span() const { return {data(), len_}; }
   void reset() {
     if (p_ != MAP_FAILED) ::munmap(p_, len_);
     p_ = MAP_FAILED;
@@ -213,6 +213,7 @@ std::vector<std::uint8_t> pattern(std::size_t len, std::uint64_t seed);
 // First index where a and b differ, or -1.
 long first_mismatch(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);
 inline std::uint64_t uptr(const void* p) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the UAPI passes pointers as __u64
   return reinterpret_cast<std::uintptr_t>(p);
 }
 
@@ -234,8 +235,8 @@ class SignalCatcher {
   explicit SignalCatcher(int sig);
   SignalCatcher(const SignalCatcher&) = delete;
   SignalCatcher& operator=(const SignalCatcher&) = delete;
-  ~SignalCatcher();
-  int count() const;
+  ~SignalCatcher() = default;
+  [[nodiscard]] int count() const;
 
  private:
   int sig_;
@@ -266,7 +267,7 @@ pid_t current_tid();
 class EngineHammer {
  public:
   // threads workers on [offset, offset + threads * slice).
-  EngineHammer(const EduNode& n, int threads, std::uint32_t offset, std::uint32_t slice);
+  EngineHammer(EduNode n, int threads, std::uint32_t offset, std::uint32_t slice);
   EngineHammer(const EngineHammer&) = delete;
   EngineHammer& operator=(const EngineHammer&) = delete;
   ~EngineHammer();
@@ -323,7 +324,7 @@ class EduTest : public ::testing::Test {
     id_ = identify(fd_.get());
     ASSERT_EQ(id_.dma_window, kWindow);
   }
-  int fd() const { return fd_.get(); }
+  [[nodiscard]] int fd() const { return fd_.get(); }
 
   EduNode node_;
   Fd fd_;

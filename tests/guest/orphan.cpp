@@ -1,5 +1,6 @@
 #include "orphan.hpp"
 
+#include <array>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -161,10 +162,10 @@ void expect_all_enodev(int fd) {
   st.direction = EDU_DMA_TO_DEVICE;
   st.length = 16;
   EXPECT_ERRNO(ENODEV, ::ioctl(fd, EDU_IOC_DMA_STAGING, &st));
-  std::uint8_t buf[64] = {};
+  std::array<std::uint8_t, 64> buf{};
   edu_dma_user u{};
   u.direction = EDU_DMA_TO_DEVICE;
-  u.src = uptr(buf);
+  u.src = uptr(buf.data());
   u.length = 16;
   EXPECT_ERRNO(ENODEV, ::ioctl(fd, EDU_IOC_DMA_USER, &u));
   edu_completion c{};
@@ -176,10 +177,10 @@ void expect_all_enodev(int fd) {
   EXPECT_ERRNO(ENODEV, ::ioctl(fd, EDU_IOC_REG_READ, &rg));
   rg.offset = 4;
   EXPECT_ERRNO(ENODEV, ::ioctl(fd, EDU_IOC_REG_WRITE, &rg));
-  EXPECT_ERRNO(ENODEV, ::pread(fd, buf, 16, 0));
-  EXPECT_ERRNO(ENODEV, ::pwrite(fd, buf, 16, 0));
-  EXPECT_ERRNO(ENODEV, ::read(fd, buf, 16));
-  EXPECT_ERRNO(ENODEV, ::write(fd, buf, 16));
+  EXPECT_ERRNO(ENODEV, ::pread(fd, buf.data(), 16, 0));
+  EXPECT_ERRNO(ENODEV, ::pwrite(fd, buf.data(), 16, 0));
+  EXPECT_ERRNO(ENODEV, ::read(fd, buf.data(), 16));
+  EXPECT_ERRNO(ENODEV, ::write(fd, buf.data(), 16));
   EXPECT_ERRNO(ENODEV, ::lseek(fd, 0, SEEK_SET));
   void* p = ::mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   EXPECT_ERRNO(ENODEV, p);

@@ -1,5 +1,6 @@
 #include "qmp.hpp"
 
+#include <array>
 #include <cstdio>
 
 #include <fcntl.h>
@@ -56,10 +57,10 @@ std::optional<json> Qmp::read_message(std::chrono::steady_clock::time_point dead
     const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
     if (r < 0 && errno != EINTR) return std::nullopt;
     if (r <= 0) continue;
-    char tmp[4096];
-    const ssize_t n = ::read(fd_.get(), tmp, sizeof tmp);
+    std::array<char, 4096> tmp{};
+    const ssize_t n = ::read(fd_.get(), tmp.data(), tmp.size());
     if (n > 0) {
-      buf_.append(tmp, static_cast<std::size_t>(n));
+      buf_.append(tmp.data(), static_cast<std::size_t>(n));
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
       // Host side not connected (POLLHUP): retry until the deadline.
       ::usleep(50000);
@@ -111,13 +112,14 @@ std::optional<json> Qmp::wait_event(const std::string& name,
 
 namespace {
 
+// NOLINTNEXTLINE(misc-no-recursion): walks the PCI bridge tree, as deep as QEMU's topology
 bool find_in_bus(const json& bus, const std::string& qdev_id, std::string* out) {
   for (const auto& d : bus.value("devices", json::array())) {
     if (d.value("qdev_id", std::string{}) == qdev_id) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0000:%02x:%02x.%x", d.value("bus", 0), d.value("slot", 0),
-                    d.value("function", 0));
-      *out = buf;
+      std::array<char, 32> buf{};
+      std::snprintf(buf.data(), buf.size(), "0000:%02x:%02x.%x", d.value("bus", 0),
+                    d.value("slot", 0), d.value("function", 0));
+      *out = buf.data();
       return true;
     }
     if (d.contains("pci_bridge") && d["pci_bridge"].contains("devices")) {

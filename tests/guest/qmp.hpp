@@ -26,7 +26,7 @@ class Qmp {
   static std::optional<fs::path> find_port(const std::string& name = "lab.qmp");
 
   explicit Qmp(const fs::path& port);
-  bool ok() const { return fd_.valid(); }
+  [[nodiscard]] bool ok() const { return fd_.valid(); }
 
   // Runs a command; returns the whole reply ({"return": ...} or
   // {"error": ...}), or nullopt when none came within timeout.
@@ -39,7 +39,7 @@ class Qmp {
                                  std::chrono::milliseconds timeout);
 
   // Every line received that was not JSON, for diagnostics.
-  const std::string& garbage() const { return garbage_; }
+  [[nodiscard]] const std::string& garbage() const { return garbage_; }
 
  private:
   std::optional<json> read_message(std::chrono::steady_clock::time_point deadline);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <fcntl.h>
@@ -66,9 +67,9 @@ TEST(Smoke, EveryBoundDeviceHasANodeThatIdentifies) {
       const fs::path node = fs::path("/dev") / cls.path().filename();
       ASSERT_TRUE(fs::is_character_file(node)) << node << " missing (mdev/devtmpfs?)";
       const int fd = ::open(node.c_str(), O_RDWR | O_CLOEXEC);
-      ASSERT_GE(fd, 0) << node << ": " << std::strerror(errno);
+      ASSERT_GE(fd, 0) << node << ": " << std::generic_category().message(errno);
       edu_identify id{};
-      ASSERT_EQ(::ioctl(fd, EDU_IOC_IDENTIFY, &id), 0) << std::strerror(errno);
+      ASSERT_EQ(::ioctl(fd, EDU_IOC_IDENTIFY, &id), 0) << std::generic_category().message(errno);
       EXPECT_EQ(id.id_register & 0xffffU, 0xedU) << std::hex << id.id_register;
       EXPECT_EQ(id.major, id.id_register >> 24);
       EXPECT_EQ(id.minor, (id.id_register >> 16) & 0xffU);

@@ -2,6 +2,7 @@
 // EDU_IOC_COMPLETE, -EBUSY/-ENODATA/-EAGAIN, SIGIO, timeouts, signals and
 // close with an operation in flight (docs/uapi.md, "Asynchronous
 // operations").
+#include <array>
 #include <cstring>
 
 #include <fcntl.h>
@@ -42,7 +43,7 @@ short poll_events(int fd, int timeout_ms) {
   pollfd p{fd, POLLIN | POLLRDNORM, 0};
   const int n = ::poll(&p, 1, timeout_ms);
   EXPECT_GE(n, 0) << "poll: " << errno_name(errno);
-  return n > 0 ? p.revents : 0;
+  return n > 0 ? p.revents : short{0};
 }
 
 void set_nonblock(int fd, bool on) {
@@ -107,15 +108,15 @@ TEST_F(Async, EpollReadiness) {
   ev.data.u32 = 77;
   ASSERT_OK(::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd(), &ev));
   ASSERT_OK(start_factorial(fd(), kSlowFactorial));
-  epoll_event out[2];
-  EXPECT_RET(0, ::epoll_wait(ep.get(), out, 2, 0)) << "ready while running";
-  ASSERT_RET(1, ::epoll_wait(ep.get(), out, 2, 20000));
+  std::array<epoll_event, 2> out{};
+  EXPECT_RET(0, ::epoll_wait(ep.get(), out.data(), 2, 0)) << "ready while running";
+  ASSERT_RET(1, ::epoll_wait(ep.get(), out.data(), 2, 20000));
   EXPECT_EQ(out[0].data.u32, 77U);
   EXPECT_TRUE(out[0].events & EPOLLIN);
   edu_completion c{};
   ASSERT_OK(complete(fd(), &c));
   EXPECT_EQ(c.status, 0);
-  EXPECT_RET(0, ::epoll_wait(ep.get(), out, 2, 0)) << "ready after COMPLETE";
+  EXPECT_RET(0, ::epoll_wait(ep.get(), out.data(), 2, 0)) << "ready after COMPLETE";
 }
 
 TEST_F(Async, SecondOperationOnTheSameFileIsBusy) {
@@ -261,7 +262,8 @@ TEST_F(AsyncSignals, BlockingCompleteIsInterruptible) {
 TEST_F(Sigio, DeliveredWhenAnOperationCompletes) {
   // Block SIGIO here and collect it synchronously; F_SETOWN_EX directs it
   // to this thread.
-  sigset_t set, old;
+  sigset_t set;
+  sigset_t old;
   sigemptyset(&set);
   sigaddset(&set, SIGIO);
   ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &set, &old), 0);

@@ -1,6 +1,7 @@
 // compat_ioctl: the ioctls from a 32-bit process. The checks live in
 // compat32_probe.c (built with gcc -m32 -static for x86_64 guests); this
 // test runs it against every device and requires exit status 0.
+#include <array>
 #include <climits>
 
 #include <fcntl.h>
@@ -16,7 +17,7 @@ fs::path probe_path() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const fs::path p = self.parent_path() / "edu-compat32-probe";
+    fs::path p = self.parent_path() / "edu-compat32-probe";
     if (fs::exists(p)) return p;
   }
   for (const char* p : {"/usr/bin/edu-compat32-probe", "/usr/local/bin/edu-compat32-probe"}) {
@@ -33,8 +34,9 @@ struct ExecResult {
 
 ExecResult exec_capture(const fs::path& prog, const std::string& arg) {
   ExecResult res;
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+  std::array<int, 2> out{};
+  std::array<int, 2> err{};
+  if (::pipe2(out.data(), O_CLOEXEC) != 0 || ::pipe2(err.data(), O_CLOEXEC) != 0) {
     res.exec_errno = errno;
     return res;
   }
@@ -44,18 +46,21 @@ ExecResult exec_capture(const fs::path& prog, const std::string& arg) {
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);
     const std::string p = prog.string();
-    char* argv[] = {const_cast<char*>(p.c_str()), const_cast<char*>(arg.c_str()), nullptr};
-    ::execv(argv[0], argv);
+    // NOLINTBEGIN(cppcoreguidelines-pro-type-const-cast): execv(2) never writes argv
+    std::array<char*, 3> argv = {const_cast<char*>(p.c_str()), const_cast<char*>(arg.c_str()),
+                                 nullptr};
+    // NOLINTEND(cppcoreguidelines-pro-type-const-cast)
+    ::execv(argv[0], argv.data());
     const int e = errno;
-    (void)!::write(err[1], &e, sizeof e);
+    [[maybe_unused]] const ssize_t w = ::write(err[1], &e, sizeof e);
     ::_exit(127);
   }
   ::close(out[1]);
   ::close(err[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0)
-    res.output.append(buf, static_cast<size_t>(n));
+  std::array<char, 4096> buf{};
+  ssize_t n = 0;
+  while ((n = ::read(out[0], buf.data(), buf.size())) > 0)
+    res.output.append(buf.data(), static_cast<size_t>(n));
   int e = 0;
   if (::read(err[0], &e, sizeof e) == sizeof e) res.exec_errno = e;
   ::close(out[0]);

@@ -44,7 +44,7 @@ std::string rw_rounds(const EduNode& n, std::uint32_t off, std::uint32_t len, in
              ")";
     }
     std::uint32_t res = 0;
-    const std::uint32_t k = static_cast<std::uint32_t>((seed + static_cast<std::uint64_t>(i)) % 21);
+    const auto k = static_cast<std::uint32_t>((seed + static_cast<std::uint64_t>(i)) % 21);
     r = do_factorial(fd.get(), k, static_cast<std::uint32_t>(i % 4), kMaxTimeoutMs, &res);
     if (r.rc != 0) return "factorial: " + errno_name(r.err);
     if (res != factorial_mod32(k)) return "factorial(" + std::to_string(k) + ") wrong";
@@ -88,7 +88,8 @@ std::string staging_rounds(const EduNode& n, std::uint32_t off, std::uint32_t le
 std::string loopback_rounds(const EduNode& n, std::size_t len, int rounds, std::uint64_t seed) {
   Fd fd(::open(n.dev.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) return "open: " + errno_name(errno);
-  std::vector<std::uint8_t> src(len + 7), dst(len + 9);
+  std::vector<std::uint8_t> src(len + 7);
+  std::vector<std::uint8_t> dst(len + 9);
   for (int i = 0; i < rounds; ++i) {
     fill_pattern(src, seed + static_cast<std::uint64_t>(i));
     std::fill(dst.begin(), dst.end(), 0);
@@ -113,8 +114,7 @@ std::string factorial_rounds(const EduNode& n, int rounds, std::uint64_t seed) {
   Fd fd(::open(n.dev.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) return "open: " + errno_name(errno);
   for (int i = 0; i < rounds; ++i) {
-    const std::uint32_t k =
-        static_cast<std::uint32_t>((seed * 7 + static_cast<std::uint64_t>(i)) % 40);
+    const auto k = static_cast<std::uint32_t>((seed * 7 + static_cast<std::uint64_t>(i)) % 40);
     std::uint32_t res = 0;
     const Ret r = do_factorial(fd.get(), k, static_cast<std::uint32_t>(i % 4), kMaxTimeoutMs, &res);
     if (r.rc != 0) return "factorial: " + errno_name(r.err);
@@ -156,16 +156,16 @@ std::string run_processes(const std::vector<std::vector<Job>>& per_process) {
   };
   std::vector<Child> children;
   std::fflush(nullptr);
-  for (std::size_t p = 0; p < per_process.size(); ++p) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return "pipe: " + errno_name(errno);
+  for (const auto& jobs : per_process) {
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0) return "pipe: " + errno_name(errno);
     const pid_t pid = ::fork();
     if (pid < 0) return "fork: " + errno_name(errno);
     if (pid == 0) {
       ::close(fds[0]);
-      std::string out = run_threads(per_process[p]);
+      std::string out = run_threads(jobs);
       if (out.size() > 8000) out.resize(8000);
-      (void)!::write(fds[1], out.data(), out.size());
+      [[maybe_unused]] const ssize_t w = ::write(fds[1], out.data(), out.size());
       ::_exit(out.empty() ? 0 : 1);
     }
     ::close(fds[1]);
@@ -174,10 +174,10 @@ std::string run_processes(const std::vector<std::vector<Job>>& per_process) {
   std::string out;
   for (std::size_t p = 0; p < children.size(); ++p) {
     std::string msg;
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(children[p].rd, buf, sizeof buf)) > 0)
-      msg.append(buf, static_cast<size_t>(n));
+    std::array<char, 1024> buf{};
+    ssize_t n = 0;
+    while ((n = ::read(children[p].rd, buf.data(), buf.size())) > 0)
+      msg.append(buf.data(), static_cast<size_t>(n));
     ::close(children[p].rd);
     int st = 0;
     ::waitpid(children[p].pid, &st, 0);
@@ -203,7 +203,9 @@ class Concurrency : public EduTest {};
 
 TEST_F(Concurrency, ThreadsAndProcessesOnOneDevice) {
   // 2 processes x 3 threads, each with its own slice: read/write, staging.
-  constexpr int kProcs = 2, kThreads = 3, kRounds = 3;
+  constexpr int kProcs = 2;
+  constexpr int kThreads = 3;
+  constexpr int kRounds = 3;
   const std::uint32_t len = slice_len(kProcs * kThreads);
   std::vector<std::vector<Job>> procs(kProcs);
   for (int p = 0; p < kProcs; ++p) {
@@ -248,7 +250,9 @@ TEST_F(Concurrency, EveryDeviceAtOnce) {
   }
   // Per device: 2 processes x 2 threads on their own slices. Processes
   // span all devices so one process talks to several devices at once.
-  constexpr int kProcs = 2, kThreads = 2, kRounds = 3;
+  constexpr int kProcs = 2;
+  constexpr int kThreads = 2;
+  constexpr int kRounds = 3;
   const std::uint32_t len = slice_len(kProcs * kThreads);
   std::vector<std::vector<Job>> procs(kProcs);
   for (const auto& n : nodes) {
@@ -287,7 +291,7 @@ TEST_F(Concurrency, LoopbacksOnEveryDeviceAtOnce) {
     for (int t = 0; t < 2; ++t) {
       const std::uint64_t seed =
           40000 + 100 * static_cast<std::uint64_t>(n.index) + static_cast<std::uint64_t>(t);
-      jobs.push_back([=] { return loopback_rounds(n, 5000, 2, seed); });
+      jobs.emplace_back([=] { return loopback_rounds(n, 5000, 2, seed); });
     }
   }
   EXPECT_EQ(run_threads(jobs), "");
@@ -297,8 +301,9 @@ TEST_F(Concurrency, OpenCloseMmapChurn) {
   // No DMA: open/identify/mmap/close from many threads while another
   // thread runs factorials on a long-lived file.
   std::vector<Job> jobs;
+  jobs.reserve(4);
   for (int t = 0; t < 4; ++t) {
-    jobs.push_back([n = node_, t]() -> std::string {
+    jobs.emplace_back([n = node_, t]() -> std::string {
       for (int i = 0; i < 150; ++i) {
         Fd f(::open(n.dev.c_str(), O_RDWR | O_CLOEXEC));
         if (!f) return "open: " + errno_name(errno);
@@ -317,7 +322,7 @@ TEST_F(Concurrency, OpenCloseMmapChurn) {
       return "";
     });
   }
-  jobs.push_back([n = node_] { return factorial_rounds(n, 200, 50); });
+  jobs.emplace_back([n = node_] { return factorial_rounds(n, 200, 50); });
   EXPECT_EQ(run_threads(jobs), "");
 }
 

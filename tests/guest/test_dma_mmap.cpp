@@ -1,5 +1,6 @@
 // mmap of the per-open staging buffer and EDU_IOC_DMA_STAGING (docs/uapi.md,
 // "mmap (staging buffer)" and the ioctl table).
+#include <array>
 #include <cstring>
 #include <thread>
 
@@ -29,12 +30,12 @@ Mapping map_staging(int fd, std::size_t len, int prot = PROT_READ | PROT_WRITE,
                     int flags = MAP_SHARED, off_t off = 0) {
   void* p = ::mmap(nullptr, len, prot, flags, fd, off);
   if (p == MAP_FAILED) return {};
-  return Mapping(p, len);
+  return {p, len};
 }
 
 class DmaMmap : public EduTest {
  protected:
-  std::size_t staging() const { return id_.staging_size; }
+  [[nodiscard]] std::size_t staging() const { return id_.staging_size; }
 };
 class DmaStaging : public DmaMmap {};
 
@@ -71,12 +72,12 @@ TEST_F(DmaMmap, PatternGoesThroughTheDeviceAndBack) {
     std::uint64_t soff, doff, len;
   };
   const std::size_t ps = page_size();
-  const Case cases[] = {
+  const auto cases = std::to_array<Case>({
       {0, 0, kWindow},
       {staging() - 100, 3995, 100},  // end of staging buffer and of the window
       {std::min<std::uint64_t>(ps - 10, staging() - 2000), 7, 2000},  // crosses a page
       {1, 4094, 1},
-  };
+  });
   std::uint64_t seed = 1100;
   for (const auto& c : cases) {
     fill_pattern({m.data() + c.soff, c.len}, seed++);
@@ -191,7 +192,7 @@ TEST_F(DmaStaging, InvalidRangesAndLengths) {
     std::uint64_t soff, doff, len;
     const char* what;
   };
-  const Case cases[] = {
+  const auto cases = std::to_array<Case>({
       {0, 0, 0, "length 0"},
       {0, 0, 4096, "length past the window"},
       {0, 0, 1ULL << 40, "huge length"},
@@ -204,7 +205,7 @@ TEST_F(DmaStaging, InvalidRangesAndLengths) {
       {s - 10, 0, 11, "staging range past the buffer"},
       {~0ULL, 0, 1, "staging offset UINT64_MAX"},
       {~0ULL - 5, 0, 10, "staging offset + length overflows"},
-  };
+  });
   for (const auto& c : cases) {
     for (std::uint32_t dir : {EDU_DMA_TO_DEVICE, EDU_DMA_FROM_DEVICE}) {
       EXPECT_ERRNO(EINVAL, dma_staging(fd(), dir, c.soff, c.doff, c.len))
@@ -254,7 +255,7 @@ TEST_F(DmaStaging, BusyEngineNonblockAndSignals) {
     const Ret r = dma_staging(nb.get(), EDU_DMA_TO_DEVICE, 0, 0, 64);
     if (r.rc < 0) {
       EXPECT_EQ(r.err, EAGAIN) << errno_name(r.err);
-      eagain += r.err == EAGAIN;
+      eagain += static_cast<int>(r.err == EAGAIN);
     }
   }
   EXPECT_GT(eagain, 0) << "O_NONBLOCK DMA_STAGING never saw -EAGAIN while the engine was busy";
@@ -264,12 +265,12 @@ TEST_F(DmaStaging, BusyEngineNonblockAndSignals) {
   for (int i = 0; i < 20 && eintr == 0; ++i) {
     std::this_thread::sleep_for(30ms);
     ThreadTimer timer(SIGALRM, 20ms, 20ms);
-    const Ret r =
-        dma_staging(fd(), EDU_DMA_FROM_DEVICE, 0, 0, 64, i % 2 ? EDU_WAIT_IRQ : EDU_WAIT_POLL);
+    const Ret r = dma_staging(fd(), EDU_DMA_FROM_DEVICE, 0, 0, 64,
+                              (i % 2) != 0 ? EDU_WAIT_IRQ : EDU_WAIT_POLL);
     timer.cancel();
     if (r.rc < 0) {
       EXPECT_EQ(r.err, EINTR) << errno_name(r.err);
-      eintr += r.err == EINTR;
+      eintr += static_cast<int>(r.err == EINTR);
     }
   }
   EXPECT_GT(eintr, 0) << "a signal never interrupted DMA_STAGING waiting for the engine";

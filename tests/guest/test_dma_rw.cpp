@@ -1,6 +1,7 @@
 // read/write/pread/pwrite and llseek on /dev/eduN: data moves by DMA to and
 // from the device buffer; the file offset is the offset in the 4095-byte
 // window (docs/uapi.md, "read / write").
+#include <array>
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -28,8 +29,18 @@ TEST_F(DmaRw, RoundTripAtManyOffsetsAndLengths) {
   struct Case {
     std::uint32_t off, len;
   };
-  const Case cases[] = {{0, 1},       {0, 4095},  {1, 4094}, {4094, 1},   {100, 1000}, {2047, 2},
-                        {2000, 2095}, {4000, 95}, {3, 4092}, {1234, 567}, {4088, 7},   {511, 1025}};
+  const auto cases = std::to_array<Case>({{0, 1},
+                                          {0, 4095},
+                                          {1, 4094},
+                                          {4094, 1},
+                                          {100, 1000},
+                                          {2047, 2},
+                                          {2000, 2095},
+                                          {4000, 95},
+                                          {3, 4092},
+                                          {1234, 567},
+                                          {4088, 7},
+                                          {511, 1025}});
   std::uint64_t seed = 100;
   for (const auto& c : cases) {
     const auto data = pattern(c.len, seed++);
@@ -68,12 +79,12 @@ TEST_F(DmaRw, UserBuffersCrossingPageBoundaries) {
     std::size_t user_off;
     std::uint32_t dev_off, len;
   };
-  const Case cases[] = {
+  const auto cases = std::to_array<Case>({
       {ps - 7, 0, 2000},            // crosses one page boundary
       {ps - 1, 17, 2},              // one byte on each side
       {2 * ps - 4000, 0, kWindow},  // unaligned, whole window
       {ps + 13, 2900, 1195},        // up to the end of the window
-  };
+  });
   std::uint64_t seed = 200;
   for (const auto& c : cases) {
     fill_pattern({src.data() + c.user_off, c.len}, seed++);
@@ -150,10 +161,10 @@ TEST_F(DmaRw, ZeroCountNeverTouchesTheDevice) {
 }
 
 TEST_F(DmaRw, NegativeOffsetsAreInvalid) {
-  std::uint8_t b[16] = {};
+  std::array<std::uint8_t, 16> b{};
   for (off_t off : {off_t{-1}, off_t{-4096}, off_t{LLONG_MIN}}) {
-    EXPECT_ERRNO(EINVAL, ::pread(fd(), b, sizeof b, off)) << "offset " << off;
-    EXPECT_ERRNO(EINVAL, ::pwrite(fd(), b, sizeof b, off)) << "offset " << off;
+    EXPECT_ERRNO(EINVAL, ::pread(fd(), b.data(), b.size(), off)) << "offset " << off;
+    EXPECT_ERRNO(EINVAL, ::pwrite(fd(), b.data(), b.size(), off)) << "offset " << off;
   }
 }
 
@@ -173,6 +184,7 @@ TEST_F(DmaRw, BadUserPointersFaultAndTransferNothing) {
 
   EXPECT_ERRNO(EFAULT, ::pwrite(fd(), null_buffer(), 256, 0));
   EXPECT_ERRNO(EFAULT, ::pwrite(fd(), unmapped_address(), 256, 0));
+  // NOLINTNEXTLINE(*-reinterpret-cast,performance-no-int-to-ptr): a kernel address, on purpose
   EXPECT_ERRNO(EFAULT, ::pwrite(fd(), reinterpret_cast<void*>(kKernelAddress), 256, 0));
   EXPECT_ERRNO(EFAULT, ::pwrite(fd(), straddle, 256, 0)) << "source partly unmapped";
 
@@ -183,6 +195,7 @@ TEST_F(DmaRw, BadUserPointersFaultAndTransferNothing) {
 
   EXPECT_ERRNO(EFAULT, ::pread(fd(), null_buffer(), 256, 0));
   EXPECT_ERRNO(EFAULT, ::pread(fd(), unmapped_address(), 256, 0));
+  // NOLINTNEXTLINE(*-reinterpret-cast,performance-no-int-to-ptr): a kernel address, on purpose
   EXPECT_ERRNO(EFAULT, ::pread(fd(), reinterpret_cast<void*>(kKernelAddress), 256, 0));
   EXPECT_ERRNO(EFAULT, ::pread(fd(), ro.data(), 256, 0)) << "read-only destination";
   EXPECT_EQ(ro.data()[0], 0) << "read-only destination was written";
@@ -250,7 +263,7 @@ TEST_F(DmaRw, BusyEngineNonblockAndSignals) {
       const Ret r = call();
       if (r.rc < 0) {
         EXPECT_EQ(r.err, expected_err) << what << ": " << errno_name(r.err);
-        hits += r.err == expected_err;
+        hits += static_cast<int>(r.err == expected_err);
       } else {
         EXPECT_EQ(r.rc, 64) << what << ": one transfer is all or nothing";
       }

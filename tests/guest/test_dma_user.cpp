@@ -1,6 +1,7 @@
 // EDU_IOC_DMA_USER: pinned user memory <-> device, any alignment, LOOPBACK
 // streaming through the window in chunks; `done` on success and on error
 // (docs/uapi.md, ioctl table).
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -62,13 +63,13 @@ TEST_F(DmaUser, ToAndFromDeviceWithUnalignedBuffers) {
     std::size_t soff, doff_user;
     std::uint32_t dev_off, len;
   };
-  const Case cases[] = {
+  const auto cases = std::to_array<Case>({
       {1, 3, 0, kWindow},              // odd addresses, whole window
       {ps - 5, ps - 1000, 100, 3000},  // both cross a page boundary
       {7, 2 * ps - 3, 4000, 95},       // to the end of the window
       {ps - 1, ps + 1, 4094, 1},       // last usable byte
       {2 * ps - 2048, 5, 1, 4094},
-  };
+  });
   std::uint64_t seed = 2000;
   for (const auto& c : cases) {
     fill_pattern({src.data() + c.soff, c.len}, seed++);
@@ -162,7 +163,8 @@ TEST_F(DmaUser, LoopbackInPlace) {
 }
 
 TEST_F(DmaUser, InvalidArguments) {
-  std::vector<std::uint8_t> a(64, 1), b(64, 0);
+  std::vector<std::uint8_t> a(64, 1);
+  std::vector<std::uint8_t> b(64, 0);
   const auto before = stats(fd());
   EXPECT_ERRNO(EINVAL, to_device(fd(), a.data(), 0, 0).ret) << "length 0";
   EXPECT_ERRNO(EINVAL, from_device(fd(), b.data(), 0, 0).ret) << "length 0";
@@ -204,6 +206,7 @@ TEST_F(DmaUser, BadUserMemoryFaults) {
   Mapping ro = anon_map(page_size(), PROT_READ);
   Mapping good = anon_map(page_size());
   ASSERT_TRUE(ro.valid() && good.valid());
+  // NOLINTNEXTLINE(*-reinterpret-cast,performance-no-int-to-ptr): a kernel address, on purpose
   auto* kernel = reinterpret_cast<std::uint8_t*>(kKernelAddress);
   const auto before = stats(fd());
   for (const std::uint8_t* bad :
@@ -238,7 +241,7 @@ TEST_F(DmaUser, PartlyUnmappedBufferReportsDone) {
   Mapping dst = anon_map(4 * ps);
   ASSERT_TRUE(dst.valid());
   fill_pattern({src.data(), 2 * ps}, 2400);
-  const std::uint64_t len = 3 * kWindow;
+  const std::uint64_t len = std::uint64_t{3} * kWindow;
   const auto r = loopback(fd(), src.data(), dst.data(), len);
   EXPECT_ERRNO(EFAULT, r.ret) << "source partly unmapped";
   EXPECT_LE(r.done, 2 * ps) << "done counts more than the readable part";
@@ -261,7 +264,7 @@ TEST_F(DmaUser, PartlyUnmappedBufferReportsDone) {
 }
 
 TEST_F(DmaUser, LoopbackInterruptedBySignalReportsDone) {
-  const std::uint64_t len = 400 * 1024;  // ~100 chunks, 20 s uninterrupted
+  const std::uint64_t len = 400 * 1024ULL;  // ~100 chunks, 20 s uninterrupted
   Mapping src = anon_map(len);
   Mapping dst = anon_map(len);
   ASSERT_TRUE(src.valid() && dst.valid());
@@ -288,7 +291,8 @@ TEST_F(DmaUser, SignalWhileWaitingForTheEngine) {
   EngineHammer hammer(node_, 2, 2048, 1000);
   ASSERT_TRUE(hammer.wait_started()) << hammer.failure();
   SignalCatcher sig(SIGALRM);
-  std::vector<std::uint8_t> a = pattern(64, 2600), b(64, 0);
+  std::vector<std::uint8_t> a = pattern(64, 2600);
+  std::vector<std::uint8_t> b(64, 0);
   int eintr = 0;
   for (int i = 0; i < 20 && eintr == 0; ++i) {
     std::this_thread::sleep_for(30ms);  // let the hammers queue for the engine
@@ -298,7 +302,7 @@ TEST_F(DmaUser, SignalWhileWaitingForTheEngine) {
     if (r.ret.rc < 0) {
       EXPECT_EQ(r.ret.err, EINTR) << errno_name(r.ret.err);
       EXPECT_EQ(r.done, 0U) << "nothing moved while waiting for the engine";
-      eintr += r.ret.err == EINTR;
+      eintr += static_cast<int>(r.ret.err == EINTR);
     } else {
       EXPECT_EQ(r.done, 64U);
       EXPECT_EQ(first_mismatch(a, b), -1);
@@ -318,7 +322,7 @@ std::optional<std::uint64_t> phys_addr(const void* p) {
   if (::pread(pm.get(), &e, sizeof e, static_cast<off_t>(vpn * sizeof e)) != sizeof e) {
     return std::nullopt;
   }
-  if (!(e & (1ULL << 63))) return std::nullopt;  // not present
+  if ((e & (1ULL << 63)) == 0) return std::nullopt;  // not present
   const std::uint64_t pfn = e & ((1ULL << 55) - 1);
   if (pfn == 0) return std::nullopt;  // hidden
   return pfn * page_size() + uptr(p) % page_size();
@@ -341,10 +345,10 @@ TEST_F(DmaUser, PagesAboveTheDmaMaskAreBounced) {
   }
   // The page allocator hands out low memory first: allocate 16 MiB chunks
   // until one holds two consecutive pages above the mask (leaving 128 MiB).
-  const std::size_t chunk = 16u << 20;
+  const std::size_t chunk = 16U << 20;
   std::vector<Mapping> chunks;
   std::uint8_t* high = nullptr;  // two consecutive pages above the mask
-  while (high == nullptr && meminfo_kb("MemAvailable:") * 1024 > (128u << 20) + chunk) {
+  while (high == nullptr && meminfo_kb("MemAvailable:") * 1024 > (128U << 20) + chunk) {
     chunks.push_back(anon_map(chunk));
     Mapping& c = chunks.back();
     ASSERT_TRUE(c.valid());

@@ -34,7 +34,7 @@ class SlowFactorialThread {
     });
     started_ = wait_until([&] { return unit_busy(fd_.get()); }, 5s);
   }
-  bool started() const { return started_; }
+  [[nodiscard]] bool started() const { return started_; }
   Ret join(std::uint32_t* value) {
     thread_.join();
     *value = value_;

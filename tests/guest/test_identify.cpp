@@ -58,7 +58,7 @@ class Regs : public EduTest {};
 // IDENTIFY
 
 TEST_F(Identify, FieldsDescribeTheDevice) {
-  edu_identify id;
+  edu_identify id{};
   std::memset(&id, 0xAA, sizeof id);
   ASSERT_OK(::ioctl(fd(), EDU_IOC_IDENTIFY, &id));
   EXPECT_EQ(id.id_register, kIdRegister) << hex(id.id_register);
@@ -76,7 +76,7 @@ TEST_F(Identify, FieldsDescribeTheDevice) {
 }
 
 TEST_F(Identify, ReservedBytesAreZeroed) {
-  edu_identify id;
+  edu_identify id{};
   std::memset(&id, 0xAA, sizeof id);
   ASSERT_OK(::ioctl(fd(), EDU_IOC_IDENTIFY, &id));
   for (std::size_t i = 0; i < std::size(id.reserved); ++i) {
@@ -326,7 +326,7 @@ class LostInterrupts {
       EXPECT_EQ(::pwrite(config_.get(), &saved_, sizeof saved_, kCommand), 2);
     }
   }
-  bool armed() const { return armed_; }
+  [[nodiscard]] bool armed() const { return armed_; }
 
  private:
   static constexpr off_t kCommand = 0x04;  // PCI_COMMAND
@@ -398,7 +398,7 @@ TEST_F(RaiseIrq, SignalInterruptsTheWait) {
 // STATS
 
 TEST_F(Stats, ReservedZeroAndCountersMove) {
-  edu_stats before;
+  edu_stats before{};
   std::memset(&before, 0xAA, sizeof before);
   ASSERT_OK(::ioctl(fd(), EDU_IOC_STATS, &before));
   for (std::size_t i = 0; i < std::size(before.reserved); ++i) {

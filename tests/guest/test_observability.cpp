@@ -2,6 +2,7 @@
 // parameters (docs/uapi.md, "Module parameters", "sysfs", "debugfs,
 // tracepoints").
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include <sys/ioctl.h>
@@ -34,8 +35,8 @@ std::string lower(std::string s) {
   return s;
 }
 
-const char* const kCounters[] = {"irqs",      "factorial_ops", "dma_ops",
-                                 "dma_bytes", "errors",        "timeouts"};
+constexpr std::array<const char*, 6> kCounters = {"irqs",      "factorial_ops", "dma_ops",
+                                                  "dma_bytes", "errors",        "timeouts"};
 
 TEST_F(Sysfs, AttributesExistAndParse) {
   for (const auto& n : edu_nodes()) {
@@ -87,8 +88,11 @@ TEST_F(Sysfs, CountersMatchStatsAndMove) {
   EXPECT_EQ(attr("timeouts"), st.timeouts);
   EXPECT_GE(attr("irqs"), st.irqs);
 
-  const std::uint64_t f0 = attr("factorial_ops"), d0 = attr("dma_ops"), b0 = attr("dma_bytes"),
-                      i0 = attr("irqs"), t0 = attr("timeouts");
+  const std::uint64_t f0 = attr("factorial_ops");
+  const std::uint64_t d0 = attr("dma_ops");
+  const std::uint64_t b0 = attr("dma_bytes");
+  const std::uint64_t i0 = attr("irqs");
+  const std::uint64_t t0 = attr("timeouts");
   ASSERT_OK(do_factorial(fd(), 3, EDU_WAIT_IRQ, 0));
   const auto data = pattern(100, 4000);
   ASSERT_RET(100, ::pwrite(fd(), data.data(), 100, 0));
@@ -126,14 +130,16 @@ TEST_F(Debugfs, RegisterDumpIsReadable) {
 // Enables the edu trace events for its lifetime.
 class TraceSession {
  public:
+  TraceSession(const TraceSession&) = delete;
+  TraceSession& operator=(const TraceSession&) = delete;
   explicit TraceSession(fs::path root) : root_(std::move(root)) {
     ok_ = write_file(root_ / "events/edu/enable", "1").rc >= 0;
     write_file(root_ / "tracing_on", "1");
     Fd t(::open((root_ / "trace").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));  // clear
   }
   ~TraceSession() { write_file(root_ / "events/edu/enable", "0"); }
-  bool ok() const { return ok_; }
-  std::string text() const { return read_file(root_ / "trace").value_or(""); }
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] std::string text() const { return read_file(root_ / "trace").value_or(""); }
 
  private:
   fs::path root_;

@@ -18,8 +18,6 @@
 
 #include <spawn.h>
 
-extern char** environ;
-
 namespace edulibtest {
 
 std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
@@ -51,6 +49,8 @@ std::uint32_t crc32(std::span<const std::byte> data) {
   return c ^ 0xFFFFFFFFU;
 }
 
+// ScopedEnv is for test set-up, before a test starts threads.
+// NOLINTBEGIN(concurrency-mt-unsafe)
 ScopedEnv::ScopedEnv(std::string name, const std::optional<std::string>& value)
     : name_(std::move(name)) {
   if (const char* old = std::getenv(name_.c_str())) old_ = old;
@@ -66,6 +66,7 @@ ScopedEnv::~ScopedEnv() {
   else
     ::unsetenv(name_.c_str());
 }
+// NOLINTEND(concurrency-mt-unsafe)
 
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "edu-lib-tests-XXXXXX").string();
@@ -81,6 +82,7 @@ TempDir::~TempDir() {
 
 void write_file(const fs::path& p, std::span<const std::byte> data) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): ostream::write takes char*
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
   if (!out.flush()) throw std::runtime_error("write " + p.string() + " failed");
 }
@@ -100,9 +102,10 @@ namespace {
 
 /// A pipe; both ends closed on destruction.
 struct Pipe {
-  int fd[2] = {-1, -1};
+  std::array<int, 2> fd = {-1, -1};
   Pipe() {
-    if (::pipe2(fd, O_CLOEXEC) != 0) throw std::system_error(errno, std::system_category(), "pipe");
+    if (::pipe2(fd.data(), O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::system_category(), "pipe");
   }
   Pipe(const Pipe&) = delete;
   Pipe& operator=(const Pipe&) = delete;
@@ -145,19 +148,24 @@ ProcessResult run_process(const std::vector<std::string>& argv,
       vars.erase(k);
   }
   std::vector<std::string> envs;
+  envs.reserve(vars.size());
   for (const auto& [k, v] : vars)
-    envs.push_back(k + "=" + v);
+    envs.emplace_back(k).append("=").append(v);
   std::vector<char*> cenv;
+  cenv.reserve(envs.size());
   for (auto& s : envs)
     cenv.push_back(s.data());
   cenv.push_back(nullptr);
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
+  cargv.reserve(args.size());
   for (auto& s : args)
     cargv.push_back(s.data());
   cargv.push_back(nullptr);
 
-  Pipe in, out, err;
+  Pipe in;
+  Pipe out;
+  Pipe err;
   Actions fa;
   ::posix_spawn_file_actions_adddup2(&fa.a, in.fd[0], STDIN_FILENO);
   ::posix_spawn_file_actions_adddup2(&fa.a, out.fd[1], STDOUT_FILENO);
@@ -171,19 +179,20 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   // Feed stdin and drain stdout/stderr together (no deadlock on big outputs).
   std::size_t fed = 0;
   if (input.empty()) in.close_end(1);
-  char buf[65536];
+  std::array<char, 65536> buf{};
   while (out.fd[0] >= 0 || err.fd[0] >= 0) {
-    pollfd p[3] = {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}, {in.fd[1], POLLOUT, 0}};
-    if (::poll(p, 3, -1) < 0) {
+    std::array<pollfd, 3> p = {
+        {{out.fd[0], POLLIN, 0}, {err.fd[0], POLLIN, 0}, {in.fd[1], POLLOUT, 0}}};
+    if (::poll(p.data(), p.size(), -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     for (int i = 0; i < 2; ++i) {
       if (p[i].revents == 0) continue;
       Pipe& pp = i == 0 ? out : err;
-      const ssize_t n = ::read(pp.fd[0], buf, sizeof buf);
+      const ssize_t n = ::read(pp.fd[0], buf.data(), buf.size());
       if (n > 0)
-        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+        (i == 0 ? r.out : r.err).append(buf.data(), static_cast<std::size_t>(n));
       else if (n == 0 || errno != EINTR)
         pp.close_end(0);
     }

@@ -126,7 +126,8 @@ TEST(LibRuntime, NoVisibleDeviceThrowsWithHint) {
     EXPECT_EQ(e.code(), std::errc::no_such_device);
     EXPECT_THAT(e.what(), HasSubstr("EDU_VISIBLE_DEVICES=\"\" hides all"));
   }
-  std::vector<std::byte> a(10), b(10);
+  std::vector<std::byte> a(10);
+  std::vector<std::byte> b(10);
   EXPECT_THROW((void)edu::copy_through_all(rt, a, b), edu::Error);
 }
 
@@ -370,6 +371,7 @@ TEST(LibRuntime, AsyncOperations) {
     for (std::uint32_t n : {5U, 6U, 7U})
       ops.push_back(edu::factorial_async(rt.device(i), n));
   std::vector<edu::AsyncOp*> ptrs;
+  ptrs.reserve(ops.size());
   for (auto& op : ops)
     ptrs.push_back(&op);
   const auto first = edu::wait_any(ptrs, 5000ms);
@@ -377,7 +379,7 @@ TEST(LibRuntime, AsyncOperations) {
   EXPECT_TRUE(ops[*first].ready());
   edu::wait_all(ptrs);
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const std::uint64_t expect[] = {120, 720, 5040};
+    constexpr std::array<std::uint64_t, 3> expect = {120, 720, 5040};
     EXPECT_EQ(ops[i].get(), expect[i % 3]);
   }
 
