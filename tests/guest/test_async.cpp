@@ -1,4 +1,4 @@
-// Asynchronous operations (EDU_OP_ASYNC): readiness through poll/epoll,
+// Asynchronous operations (EDU_OP_ASYNC): readiness through poll/select/epoll,
 // EDU_IOC_COMPLETE, -EBUSY/-ENODATA/-EAGAIN, SIGIO, timeouts, signals and
 // close with an operation in flight (docs/uapi.md, "Asynchronous
 // operations").
@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include <linux/edu.h>
@@ -44,6 +45,17 @@ short poll_events(int fd, int timeout_ms) {
   const int n = ::poll(&p, 1, timeout_ms);
   EXPECT_GE(n, 0) << "poll: " << errno_name(errno);
   return n > 0 ? p.revents : short{0};
+}
+
+// select(2) on fd for reading: the same readiness as poll, old interface.
+bool select_readable(int fd, int timeout_ms) {
+  fd_set rd;
+  FD_ZERO(&rd);
+  FD_SET(fd, &rd);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000L};
+  const int n = ::select(fd + 1, &rd, nullptr, nullptr, &tv);
+  EXPECT_GE(n, 0) << "select: " << errno_name(errno);
+  return n > 0 && FD_ISSET(fd, &rd);
 }
 
 void set_nonblock(int fd, bool on) {
@@ -117,6 +129,17 @@ TEST_F(Async, EpollReadiness) {
   ASSERT_OK(complete(fd(), &c));
   EXPECT_EQ(c.status, 0);
   EXPECT_RET(0, ::epoll_wait(ep.get(), out.data(), 2, 0)) << "ready after COMPLETE";
+}
+
+TEST_F(Async, SelectReadiness) {
+  ASSERT_OK(start_factorial(fd(), kSlowFactorial));
+  EXPECT_FALSE(select_readable(fd(), 0)) << "ready while running";
+  ASSERT_TRUE(select_readable(fd(), 20000)) << "not ready after the operation finished";
+  edu_completion c{};
+  ASSERT_OK(complete(fd(), &c));
+  EXPECT_EQ(c.status, 0);
+  EXPECT_EQ(c.result, factorial_mod32(kSlowFactorial));
+  EXPECT_FALSE(select_readable(fd(), 0)) << "ready after COMPLETE";
 }
 
 TEST_F(Async, SecondOperationOnTheSameFileIsBusy) {
