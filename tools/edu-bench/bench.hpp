@@ -43,6 +43,7 @@ inline constexpr const char* kSchema = "edu-bench/1";
 [[nodiscard]] nlohmann::json definitions();
 
 /// Result of run_bench().
+// NOLINTNEXTLINE(bugprone-exception-escape): its implicit moves are nlohmann::json's, noexcept
 struct BenchReport {
   nlohmann::json document;  ///< the output document
   int exit_code = 0;        ///< 0 ok, 1 a section failed, 3 no device (and no raw device)

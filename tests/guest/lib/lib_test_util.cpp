@@ -49,8 +49,7 @@ std::uint32_t crc32(std::span<const std::byte> data) {
   return c ^ 0xFFFFFFFFU;
 }
 
-// ScopedEnv is for test set-up, before a test starts threads.
-// NOLINTBEGIN(concurrency-mt-unsafe)
+// NOLINTBEGIN(concurrency-mt-unsafe): ScopedEnv is test set-up, before any thread starts
 ScopedEnv::ScopedEnv(std::string name, const std::optional<std::string>& value)
     : name_(std::move(name)) {
   if (const char* old = std::getenv(name_.c_str())) old_ = old;

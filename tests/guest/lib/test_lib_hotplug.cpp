@@ -87,8 +87,7 @@ TEST(LibHotplug, UnplugDuringCopyThroughThenPlugBack) {
       qmp.execute("qom-get", {{"path", "/machine/peripheral/" + qid}, {"property", "dma_mask"}});
   if (mask && mask->contains("return")) add_args["dma_mask"] = (*mask)["return"];
   bool deleted = false;
-  // An aggregate (declared copy members would end that): copies are never made.
-  // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions)
+  // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions): an aggregate, never copied
   struct Replug {  // leaves the VM as found even when an assertion fails
     edutest::Qmp& qmp;
     const json& args;

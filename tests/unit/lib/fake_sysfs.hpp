@@ -43,10 +43,12 @@ class FakeSysfs {
   [[nodiscard]] std::filesystem::path class_dir() const { return sys() / "class" / "edu"; }
 
   /// Adds eduN with the attributes the driver exports (as a real sysfs would
-  /// show them: one value and a newline).
+  /// show them: one value and a newline). Returns the device's directory,
+  /// which callers may ignore.
+  // NOLINTNEXTLINE(readability-make-member-function-const): it grows the fake tree
   std::filesystem::path add_device(unsigned index, const std::string& bdf = "",
                                    std::uint32_t window = 4095) {
-    const auto d = class_dir() / ("edu" + std::to_string(index));
+    auto d = class_dir() / ("edu" + std::to_string(index));
     std::filesystem::create_directories(d);
     write(d / "id_register", "0x010000ed\n");
     write(d / "version", "1.0\n");
