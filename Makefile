@@ -5,7 +5,8 @@
 #   make test        host unit tests + every VM scenario on the stock kernels
 #   make test-debug  the VM suite on the lab's debug kernel (KASAN, lockdep...)
 #   make bench       edu-bench in the lab, report under build/bench/
-#   make lint        checkpatch/sparse/W=1 on the driver, clang-format on C++
+#   make lint        checkpatch/sparse/W=1 on the driver, clang-format and
+#                    clang-tidy on the C++
 #
 # Public targets first install missing Debian packages (scripts/deps.sh), then
 # re-enter make so versions are read from what is installed now.
@@ -20,7 +21,7 @@ SUBMAKE = $(MAKE) --no-print-directory -f $(ROOT)/Makefile
 
 .PHONY: all run test test-debug bench lint stage clean deps help
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 all: ; @scripts/deps.sh x86_64 aarch64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
 run: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock && scripts/run_qemu.sh --no-build $(RUN_ARGS)
@@ -82,13 +83,19 @@ DRIVER_OUT := $(BUILD)/driver/$(ARCH)-$(KERNEL)
 GUEST_BUILD := $(BUILD)/guest-$(ARCH)
 HOST_BUILD := $(BUILD)/host
 
-.PHONY: _host _guest _module _stage _test _test-debug _bench _lint
-_host:
+.PHONY: _host _host-configure _guest _guest-configure _module _stage _test _test-debug _bench _lint
+# Configuring alone writes the compile database (compile_commands.json) that
+# clang-tidy reads.
+_host-configure:
 	@cmake -S $(ROOT) -B $(HOST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+_host: _host-configure
 	@cmake --build $(HOST_BUILD) -j$(JOBS)
 
-_guest:
+_guest-configure:
 	@cmake -S $(ROOT) -B $(GUEST_BUILD) -DEDULAB_GUEST=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_CROSS) >/dev/null
+
+_guest: _guest-configure
 	@cmake --build $(GUEST_BUILD) -j$(JOBS)
 
 # The driver is built out of tree per (arch, kernel) from symlinks to driver/.
@@ -151,3 +158,8 @@ _lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@cd $(ROOT) && git ls-files -co --exclude-standard -- lab lib tools tests examples include/edu \
 		| grep -E '\.(cpp|hpp|c|h)$$' | xargs clang-format --dry-run -Werror \
 		&& echo "c++: clang-format clean"
+	@# clang-tidy reads the host and the guest (x86_64) compile databases: the
+	@# guest tree holds the in-guest tests, the host tree the runner and unit tests.
+	@$(SUBMAKE) _host-configure
+	@$(SUBMAKE) _guest-configure ARCH=x86_64
+	@nice -n 10 $(ROOT)/scripts/clang-tidy.sh -j$(JOBS) $(HOST_BUILD) $(BUILD)/guest-x86_64
