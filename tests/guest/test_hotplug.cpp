@@ -1,6 +1,7 @@
 // Hot-unplug with files open and operations in flight, through QEMU's
 // monitor (device_del / device_add over the runner's lab.qmp port), then
 // hot-plug of a fresh device on the same root port.
+#include <algorithm>
 #include <iostream>
 
 #include <sys/ioctl.h>
@@ -31,10 +32,9 @@ std::optional<EduNode> node_of(const std::string& bdf) {
 bool slot_is_managed(const std::string& bdf) {
   const std::string addr = bdf.substr(0, bdf.rfind('.'));
   std::error_code ec;
-  for (const auto& s : fs::directory_iterator("/sys/bus/pci/slots", ec)) {
-    if (read_trimmed(s.path() / "address") == addr) return true;
-  }
-  return false;
+  return std::ranges::any_of(
+      fs::directory_iterator("/sys/bus/pci/slots", ec),
+      [&](const fs::directory_entry& s) { return read_trimmed(s.path() / "address") == addr; });
 }
 
 TEST(Hotplug, UnplugWithFilesOpenThenPlugBack) {
@@ -49,7 +49,8 @@ TEST(Hotplug, UnplugWithFilesOpenThenPlugBack) {
   const auto pci = qmp.execute("query-pci");
   ASSERT_TRUE(pci && pci->contains("return")) << "query-pci: " << reply_text(pci);
   // edu1 by default; a single-device lab only has edu0.
-  std::string qid = "edu1", port_id = "labrp1";
+  std::string qid = "edu1";
+  std::string port_id = "labrp1";
   auto bdf = pci_address_of(*pci, qid);
   if (!bdf) {
     qid = "edu0";
@@ -76,6 +77,7 @@ TEST(Hotplug, UnplugWithFilesOpenThenPlugBack) {
   if (mask && mask->contains("return")) add_args["dma_mask"] = (*mask)["return"];
 
   bool deleted = false;
+  // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions): an aggregate, never copied
   struct Replug {
     Qmp& qmp;
     const json& args;
@@ -94,11 +96,11 @@ TEST(Hotplug, UnplugWithFilesOpenThenPlugBack) {
     // The guest removes the device a few seconds after device_del (pciehp
     // waits 5 s for the attention button): the loopback (1 MiB, ~50 s) and
     // the factorial (n = 2^32 - 1, seconds) outlast that.
-    OrphanScenario sc(*node, 0xffffffffU, 1u << 20);
+    OrphanScenario sc(*node, 0xffffffffU, 1U << 20);
     std::cout << "[ INFO     ] device_del " << qid << std::endl;
     const auto del = qmp.execute("device_del", {{"id", qid}});
     ASSERT_TRUE(del && del->contains("return")) << "device_del: " << reply_text(del);
-    deleted = true;
+    deleted = true;  // NOLINT(clang-analyzer-deadcode.DeadStores): ~Replug reads it
     const auto t0 = std::chrono::steady_clock::now();
     const auto ev = qmp.wait_event(
         "DEVICE_DELETED", [&](const json& d) { return d.value("device", std::string{}) == qid; },
@@ -126,7 +128,7 @@ TEST(Hotplug, UnplugWithFilesOpenThenPlugBack) {
 
   const auto add = qmp.execute("device_add", add_args);
   ASSERT_TRUE(add && add->contains("return")) << "device_add: " << reply_text(add);
-  deleted = false;
+  deleted = false;  // NOLINT(clang-analyzer-deadcode.DeadStores): ~Replug reads it
   std::optional<std::string> new_bdf;
   ASSERT_TRUE(wait_until(
       [&] {

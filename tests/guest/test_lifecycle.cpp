@@ -1,7 +1,7 @@
 // Lifecycle: module unload/reload, unload refused while a file or mapping
 // exists, driver unbind with files open (orphaned files), suspend/resume
 // during use (docs/uapi.md, "Files").
-#include <cstring>
+#include <array>
 #include <iostream>
 #include <thread>
 
@@ -45,6 +45,9 @@ bool all_bound() {
 
 // Reloads the module if a failed test left it unloaded.
 struct ModuleGuard {
+  ModuleGuard() = default;
+  ModuleGuard(const ModuleGuard&) = delete;
+  ModuleGuard& operator=(const ModuleGuard&) = delete;
   ~ModuleGuard() {
     if (!module_loaded()) run_program({"modprobe", "edu"});
     wait_until(all_bound, 10s);
@@ -122,15 +125,16 @@ TEST_F(ModuleLifecycle, UnloadReloadLoop) {
     ASSERT_TRUE(f.valid());
     expect_factorial_works(f.get());
     expect_dma_works(f.get());
-    std::uint8_t src[300], dst[300] = {};
+    std::array<std::uint8_t, 300> src{};
+    std::array<std::uint8_t, 300> dst{};
     fill_pattern(src, 77);
     edu_dma_user u{};
     u.direction = EDU_DMA_LOOPBACK;
-    u.src = uptr(src);
-    u.dst = uptr(dst);
-    u.length = sizeof src;
+    u.src = uptr(src.data());
+    u.dst = uptr(dst.data());
+    u.length = src.size();
     EXPECT_OK(::ioctl(f.get(), EDU_IOC_DMA_USER, &u));
-    EXPECT_EQ(std::memcmp(src, dst, sizeof src), 0);
+    EXPECT_EQ(src, dst);
   }
 }
 
@@ -141,10 +145,11 @@ TEST_F(ModuleLifecycle, UnloadReloadLoop) {
 TEST(Unbind, OpenFilesAreOrphanedThenRebindWorks) {
   const auto nodes = edu_nodes();
   ASSERT_FALSE(nodes.empty());
-  const EduNode n = nodes.back();
+  const EduNode& n = nodes.back();
   const std::string bdf = n.pci.filename().string();
   ASSERT_FALSE(bdf.empty());
   const fs::path drv = "/sys/bus/pci/drivers/edu";
+  // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions): an aggregate, never copied
   struct Rebind {
     std::string bdf;
     ~Rebind() {
@@ -154,7 +159,7 @@ TEST(Unbind, OpenFilesAreOrphanedThenRebindWorks) {
     }
   } rebind{bdf};
 
-  OrphanScenario sc(n, kSlowFactorial, 400 * 1024);
+  OrphanScenario sc(n, kSlowFactorial, std::uint64_t{400} * 1024);
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_OK(write_file(drv / "unbind", bdf)) << "unbind " << bdf;
   const auto took = std::chrono::steady_clock::now() - t0;
@@ -183,11 +188,12 @@ TEST(Unbind, OpenFilesAreOrphanedThenRebindWorks) {
 
 class PmTestGuard {
  public:
-  PmTestGuard() {
-    delay_path_ = "/sys/module/suspend/parameters/pm_test_delay";
+  PmTestGuard() : delay_path_("/sys/module/suspend/parameters/pm_test_delay") {
     old_delay_ = read_trimmed(delay_path_);
     if (!old_delay_.empty()) write_file(delay_path_, "1");
   }
+  PmTestGuard(const PmTestGuard&) = delete;
+  PmTestGuard& operator=(const PmTestGuard&) = delete;
   ~PmTestGuard() {
     write_file("/sys/power/pm_test", "none");
     if (!old_delay_.empty()) write_file(delay_path_, old_delay_);
@@ -236,7 +242,7 @@ void rw_worker(const EduNode& n, std::uint32_t off, std::uint32_t len, std::uint
       return w.fail(n.name + " pread: " + std::to_string(r.rc) + " " + errno_name(r.err));
     }
     if (first_mismatch(data, back) >= 0) return w.fail(n.name + ": data corrupted");
-    const std::uint32_t k = static_cast<std::uint32_t>(i % 21);
+    const auto k = static_cast<std::uint32_t>(i % 21);
     std::uint32_t res = 0;
     r = do_factorial(fd.get(), k, static_cast<std::uint32_t>(1 + i % 3), kMaxTimeoutMs, &res);
     if (r.rc < 0 && r.err == EINTR) {
@@ -254,7 +260,7 @@ void async_worker(const EduNode& n, const std::atomic<bool>& stop, Worker& w) {
   Fd fd(::open(n.dev.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) return w.fail("open " + n.dev.string() + ": " + errno_name(errno));
   for (std::uint32_t i = 0; !stop; ++i) {
-    const std::uint32_t input = (i % 2) ? 0x02000000U + i : 11U;
+    const std::uint32_t input = (i % 2 != 0) ? 0x02000000U + i : 11U;
     Ret r = do_factorial(fd.get(), input, EDU_OP_ASYNC, kMaxTimeoutMs);
     if (r.rc != 0) return w.fail(n.name + " async start: " + errno_name(r.err));
     edu_completion c{};
@@ -313,6 +319,7 @@ TEST(Suspend, DevicesSurviveSuspendCyclesDuringUse) {
   };
   auto snapshot = [&] {
     std::vector<int> v;
+    v.reserve(workers.size());
     for (const auto& w : workers)
       v.push_back(w->ops);
     return v;
