@@ -200,6 +200,17 @@ Ret do_factorial(int fd, std::uint32_t n, std::uint32_t flags, std::uint32_t tim
   return r;
 }
 
+Ret dma_staging(int fd, std::uint32_t dir, std::uint64_t soff, std::uint64_t doff,
+                std::uint64_t len, std::uint32_t flags) {
+  edu_dma_staging s{};
+  s.direction = dir;
+  s.flags = flags;
+  s.staging_offset = soff;
+  s.device_offset = doff;
+  s.length = len;
+  return R(::ioctl(fd, EDU_IOC_DMA_STAGING, &s));
+}
+
 void expect_factorial_works(int fd) {
   std::uint32_t res = 0;
   // Polling wait with the longest timeout: first waits for any computation

@@ -198,6 +198,9 @@ std::uint32_t factorial_mod32(std::uint32_t n);
 // EDU_IOC_FACTORIAL; returns the raw syscall result.
 Ret do_factorial(int fd, std::uint32_t n, std::uint32_t flags, std::uint32_t timeout_ms,
                  std::uint32_t* result = nullptr);
+// EDU_IOC_DMA_STAGING (EDU_OP_ASYNC in flags starts it); the raw result.
+Ret dma_staging(int fd, std::uint32_t dir, std::uint64_t soff, std::uint64_t doff,
+                std::uint64_t len, std::uint32_t flags = EDU_WAIT_DEFAULT);
 // Waits (up to 60 s) until the factorial unit is idle and checks it computes
 // 10! correctly: "the device is still usable".
 void expect_factorial_works(int fd);

@@ -26,13 +26,7 @@ Ret start_factorial(int fd, std::uint32_t n, std::uint32_t timeout_ms = kMaxTime
 
 Ret start_staging(int fd, std::uint32_t dir, std::uint64_t soff, std::uint64_t doff,
                   std::uint64_t len) {
-  edu_dma_staging s{};
-  s.direction = dir;
-  s.flags = EDU_OP_ASYNC;
-  s.staging_offset = soff;
-  s.device_offset = doff;
-  s.length = len;
-  return R(::ioctl(fd, EDU_IOC_DMA_STAGING, &s));
+  return dma_staging(fd, dir, soff, doff, len, EDU_OP_ASYNC);
 }
 
 Ret complete(int fd, edu_completion* c) {

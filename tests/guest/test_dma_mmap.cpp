@@ -15,17 +15,6 @@
 namespace edutest {
 namespace {
 
-Ret dma_staging(int fd, std::uint32_t dir, std::uint64_t soff, std::uint64_t doff,
-                std::uint64_t len, std::uint32_t flags = EDU_WAIT_DEFAULT) {
-  edu_dma_staging s{};
-  s.direction = dir;
-  s.flags = flags;
-  s.staging_offset = soff;
-  s.device_offset = doff;
-  s.length = len;
-  return R(::ioctl(fd, EDU_IOC_DMA_STAGING, &s));
-}
-
 Mapping map_staging(int fd, std::size_t len, int prot = PROT_READ | PROT_WRITE,
                     int flags = MAP_SHARED, off_t off = 0) {
   void* p = ::mmap(nullptr, len, prot, flags, fd, off);
