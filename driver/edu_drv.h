@@ -44,6 +44,8 @@
 
 #include <linux/edu.h>
 
+#include "edu_compat.h"
+
 #define EDU_DRV_NAME		"edu"
 
 /* BAR0 registers */

@@ -152,7 +152,7 @@ static int edu_setup_dma(struct edu_dev *edu)
 static int edu_setup_irq(struct edu_dev *edu)
 {
 	struct pci_dev *pdev = edu->pdev;
-	unsigned int types = PCI_IRQ_LEGACY;
+	unsigned int types = PCI_IRQ_INTX;
 	int ret;
 
 	if (!edu_force_intx)
@@ -378,7 +378,7 @@ static int __init edu_init(void)
 	if (ret)
 		return ret;
 
-	edu_class = class_create(THIS_MODULE, EDU_DRV_NAME);
+	edu_class = class_create(EDU_DRV_NAME);
 	if (IS_ERR(edu_class)) {
 		ret = PTR_ERR(edu_class);
 		goto err_region;
