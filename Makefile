@@ -74,8 +74,16 @@ else ifneq ($(filter $(ARCH)-$(KERNEL),x86_64-debug x86_64-min),)
   KIMAGE = $(KDIR)/arch/x86/boot/bzImage
   KREL = $(shell cat $(KDIR)/include/config/kernel.release)
   MODDIR = -
+else ifneq ($(filter $(ARCH)-$(KERNEL),x86_64-6.12 x86_64-6.12-rt),)
+  # Debian 12's 6.12 LTS backport (bookworm-security), unpacked into the cache
+  # with its headers, never installed: bsp/kernel/fetch-debian-kernel.sh.
+  DEB_ROOT := $(shell $(ROOT)/bsp/kernel/fetch-debian-kernel.sh $(KERNEL))
+  KREL := $(notdir $(firstword $(wildcard $(DEB_ROOT)/lib/modules/*)))
+  KIMAGE = $(DEB_ROOT)/boot/vmlinuz-$(KREL)
+  KDIR = $(DEB_ROOT)/usr/src/linux-headers-$(KREL)
+  MODDIR = $(DEB_ROOT)/lib/modules/$(KREL)
 else
-  $(error no kernel flavour '$(KERNEL)' for $(ARCH): stock on both, debug and min on x86_64)
+  $(error no kernel flavour '$(KERNEL)' for $(ARCH): stock on both; debug, min, 6.12 and 6.12-rt on x86_64)
 endif
 
 STAGE := $(BUILD)/stage/$(ARCH)-$(KERNEL)
@@ -83,11 +91,12 @@ DRIVER_OUT := $(BUILD)/driver/$(ARCH)-$(KERNEL)
 GUEST_BUILD := $(BUILD)/guest-$(ARCH)
 HOST_BUILD := $(BUILD)/host
 
-.PHONY: _host _host-configure _guest _guest-configure _module _stage _test _test-debug _bench _lint
+.PHONY: _host _host-configure _guest _guest-configure _module _test-modules _stage _test _test-debug _bench _lint
 # Configuring alone writes the compile database (compile_commands.json) that
 # clang-tidy reads.
 _host-configure:
-	@cmake -S $(ROOT) -B $(HOST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S $(ROOT) -B $(HOST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DEDULAB_TEST_RESULTS_DIR=$(BUILD)/test-results >/dev/null
 
 _host: _host-configure
 	@cmake --build $(HOST_BUILD) -j$(JOBS)
@@ -104,21 +113,34 @@ _module:
 	@for f in $(ROOT)/driver/edu_*.[ch] $(ROOT)/driver/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
 	@$(MAKE) -s -C $(KDIR) M=$(DRIVER_OUT) $(KMAKE_ARCH) EDU_UAPI_DIR=$(ROOT)/include/uapi modules
 
-_stage: _module _guest
-	@$(ROOT)/bsp/mkstage.sh $(STAGE) $(KIMAGE) $(KREL) $(MODDIR) $(BUSYBOX) $(GUEST_BUILD)/bin $(DRIVER_OUT)/edu.ko $(STRIP)
+# Test-only modules (tests/kmod: lab_splat, kernel problems on purpose for the
+# runner's verdict tests), built the same way beside the driver.
+KMOD_OUT := $(BUILD)/kmod/$(ARCH)-$(KERNEL)
+_test-modules:
+	@mkdir -p $(KMOD_OUT)
+	@for f in $(ROOT)/tests/kmod/*.c $(ROOT)/tests/kmod/Kbuild; do ln -sf $$f $(KMOD_OUT)/; done
+	@$(MAKE) -s -C $(KDIR) M=$(KMOD_OUT) $(KMAKE_ARCH) modules
+
+_stage: _module _test-modules _guest
+	@$(ROOT)/bsp/mkstage.sh $(STAGE) $(KIMAGE) $(KREL) $(MODDIR) $(BUSYBOX) $(GUEST_BUILD)/bin \
+		"$(DRIVER_OUT)/edu.ko $(KMOD_OUT)/lab_splat.ko" $(STRIP)
 
 _test:
 	@$(SUBMAKE) _host
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
 	@$(SUBMAKE) _stage ARCH=aarch64 KERNEL=stock
 	@$(SUBMAKE) _lint
-	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j1
+	@rm -rf $(BUILD)/test-results && mkdir -p $(BUILD)/test-results
+	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j1 \
+		--output-junit $(BUILD)/test-results/ctest-test.xml
 
 _test-debug:
 	@$(SUBMAKE) _host
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=debug
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=min
-	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j1
+	@mkdir -p $(BUILD)/test-results
+	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j1 \
+		--output-junit $(BUILD)/test-results/ctest-test-debug.xml
 
 # `make bench`: edu-bench in a 5-device lab -- 4 devices for the driver, the
 # 5th unbound as the raw MMIO baseline (bsp/rootfs/overlay/usr/bin/lab-bench)

@@ -4,12 +4,15 @@
 # the initramfs (busybox, the rootfs overlay, modules with their modalias
 # index, the guest programs).
 #
-#   bsp/mkstage.sh OUT KERNEL_IMAGE KERNEL_RELEASE MODULES_DIR BUSYBOX GUEST_BIN_DIR EDU_KO STRIP
+#   bsp/mkstage.sh OUT KERNEL_IMAGE KERNEL_RELEASE MODULES_DIR BUSYBOX GUEST_BIN_DIR "KO..." STRIP
+#
+# KO...: the lab's out-of-tree modules (edu.ko, the test modules), one word
+# each, installed under /lib/modules/<release>/extra.
 #
 # MODULES_DIR is the kernel's /lib/modules/<release> tree (stock kernels keep
 # virtio as modules; the lab's own flavours build everything in: pass "-").
 set -euo pipefail
-out=$1 kernel=$2 release=$3 moddir=$4 busybox=$5 guestbin=$6 eduko=$7 strip=${8:-strip}
+out=$1 kernel=$2 release=$3 moddir=$4 busybox=$5 guestbin=$6 kos=$7 strip=${8:-strip}
 here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$out.tmp
@@ -21,7 +24,9 @@ cp "$kernel" "$tmp/kernel"
 echo "$release" >"$tmp/kernel.release"
 
 mods=$tmp/rootfs/lib/modules/$release
-cp "$eduko" "$mods/extra/edu.ko"
+for ko in $kos; do
+	cp "$ko" "$mods/extra/"
+done
 if [[ $moddir != - ]]; then
 	# The results channel (virtio-serial over PCI) and its dependencies.
 	for m in virtio/virtio virtio/virtio_ring virtio/virtio_pci virtio/virtio_pci_legacy_dev \

@@ -31,8 +31,12 @@ pkgs=(
 	libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libfmt-dev
 	# benchmarks
 	gnuplot-nox
-	# a dynamically linked tool the runner tests copy into the guest (--add-binary)
-	strace
+	# dynamically linked tools the runner tests copy into the guest
+	# (--add-binary): strace, and fio, whose ~80 MB of libraries test payload
+	# sizing; util-linux's script(1) gives the interactive-shell test a terminal
+	strace fio bsdutils
+	# module BTF: the 6.12 headers ship a vmlinux, so kbuild runs pahole
+	pahole
 	# 32-bit ABI (compat_ioctl) test programs: Debian's i686 cross compiler,
 	# which, unlike gcc-multilib, coexists with the arm64 cross compiler
 	gcc-i686-linux-gnu libc6-dev-i386-cross

@@ -165,6 +165,15 @@ void write_header(std::ostream& out, std::uint32_t ino, std::uint32_t mode, std:
 
 }  // namespace
 
+std::uint64_t CpioArchive::bytes() const {
+  auto padded = [](std::uint64_t n) { return (n + 3) / 4 * 4; };
+  std::uint64_t total = padded(110 + sizeof("TRAILER!!!"));
+  for (const auto& [path, e] : entries_) {
+    total += padded(110 + path.size()) + padded(e.data.size());  // name: path less '/' plus NUL
+  }
+  return total;
+}
+
 void CpioArchive::write(std::ostream& out) const {
   static constexpr std::array<char, 4> zeros{};
   std::uint32_t ino = 1;

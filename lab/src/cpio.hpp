@@ -28,6 +28,8 @@ class CpioArchive {
 
   [[nodiscard]] bool contains(const std::string& path) const;
   [[nodiscard]] std::size_t size() const { return entries_.size(); }
+  // The size of the archive write() produces, in bytes.
+  [[nodiscard]] std::uint64_t bytes() const;
 
   // Parents are always emitted before children (sorted by path).
   void write(std::ostream& out) const;

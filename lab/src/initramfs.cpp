@@ -1,5 +1,6 @@
 #include "initramfs.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -47,8 +48,9 @@ void add_resolved(CpioArchive& cpio, const fs::path& host, const std::string& gu
 
 }  // namespace
 
-CpioArchive make_initramfs(const Stage& stage, const RunOptions& options) {
-  CpioArchive cpio;
+Initramfs make_initramfs(const Stage& stage, const RunOptions& options) {
+  Initramfs image;
+  CpioArchive& cpio = image.cpio;
   for (const auto& e : fs::directory_iterator(stage.rootfs)) {
     cpio.add_host_path(e.path(), "/" + e.path().filename().string());
   }
@@ -59,6 +61,7 @@ CpioArchive make_initramfs(const Stage& stage, const RunOptions& options) {
   cpio.add_directory("/lab");
   cpio.add_directory("/lab/results", 0777);
   if (!options.command.empty()) cpio.add_file("/lab/cmd.sh", command_script(options.command), 0755);
+  const std::uint64_t base_bytes = cpio.bytes();
 
   for (const auto& a : options.added)
     cpio.add_host_path(a.host, a.guest);
@@ -73,7 +76,8 @@ CpioArchive make_initramfs(const Stage& stage, const RunOptions& options) {
     for (const auto& dep : runtime_dependencies(b))
       add_resolved(cpio, dep.host, dep.guest);
   }
-  return cpio;
+  image.payload_bytes = cpio.bytes() - std::min(base_bytes, cpio.bytes());
+  return image;
 }
 
 }  // namespace edulab

@@ -2,6 +2,7 @@
 // command and added files.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -25,6 +26,11 @@ Stage load_stage(const std::filesystem::path& dir);
 // arguments exactly as given (no second round of shell expansion).
 std::string command_script(const std::vector<std::string>& command);
 
-CpioArchive make_initramfs(const Stage& stage, const RunOptions& options);
+struct Initramfs {
+  CpioArchive cpio;
+  std::uint64_t payload_bytes = 0;  // what --add and --add-binary brought
+};
+
+Initramfs make_initramfs(const Stage& stage, const RunOptions& options);
 
 }  // namespace edulab

@@ -1,5 +1,6 @@
 // edulab-run: the VM runner behind scripts/run_qemu.sh.
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -7,10 +8,13 @@
 
 #include <unistd.h>
 
+#include "accel.hpp"
 #include "exit_codes.hpp"
 #include "initramfs.hpp"
 #include "options.hpp"
+#include "report.hpp"
 #include "session.hpp"
+#include "termination.hpp"
 
 namespace fs = std::filesystem;
 using namespace edulab;
@@ -22,29 +26,46 @@ fs::path project_root() {
   return EDULAB_SOURCE_DIR;
 }
 
-// A private scratch directory for the sockets and the initramfs.
+// A private scratch directory for the sockets and the initramfs. It names its
+// owner, so that the directories of runners that could not clean up (killed
+// with SIGKILL) are removed by the next run.
 class WorkDir {
  public:
   WorkDir() {
+    remove_orphans();
     std::string tmpl = (fs::temp_directory_path() / "edulab.XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
       throw std::system_error(errno, std::generic_category(), "mkdtemp");
     }
     path_ = tmpl;
+    std::ofstream(path_ / "owner") << ::getpid() << "\n";
   }
   WorkDir(const WorkDir&) = delete;
   WorkDir& operator=(const WorkDir&) = delete;
-  ~WorkDir() {
+  ~WorkDir() { remove(); }
+  void remove() {
     std::error_code ec;
-    fs::remove_all(path_, ec);
+    if (!path_.empty()) fs::remove_all(path_, ec);
+    path_.clear();
   }
   [[nodiscard]] const fs::path& path() const { return path_; }
 
  private:
+  static void remove_orphans() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+      if (!e.path().filename().string().starts_with("edulab.")) continue;
+      std::ifstream owner(e.path() / "owner");
+      pid_t pid = 0;
+      if (!(owner >> pid) || pid <= 0) continue;
+      if (::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+    }
+  }
+
   fs::path path_;
 };
 
-int run(RunOptions o) {
+int run(RunOptions o, TerminationSignals& signals) {
   const bool interactive = o.interactive == Interactive::yes ||
                            (o.interactive == Interactive::automatic && o.command.empty() &&
                             ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0);
@@ -61,9 +82,10 @@ int run(RunOptions o) {
   WorkDir work;
   const fs::path initrd = work.path() / "initramfs.cpio";
   {
-    const CpioArchive cpio = make_initramfs(stage, o);
+    const Initramfs image = make_initramfs(stage, o);
+    o.memory = plan_memory(o, image.payload_bytes);
     std::ofstream out(initrd, std::ios::binary);
-    cpio.write(out);
+    image.cpio.write(out);
   }
 
   Scenario scenario;
@@ -71,17 +93,24 @@ int run(RunOptions o) {
   scenario.kernel_image = stage.kernel.string();
   scenario.initramfs = initrd.string();
   scenario.interactive = interactive;
+  const AccelChoice accel = choose_accel(o, stage, default_accel_cache());
+  if (!accel.notice.empty()) std::cerr << accel.notice << std::endl;
+  scenario.accel = accel.accel;
 
   SessionLimits limits;
   limits.timeout_s = o.timeout_s;
   limits.boot_timeout_s = o.boot_timeout_s;
   const auto t0 = std::chrono::steady_clock::now();
-  SessionResult r = run_session(scenario, work.path(), limits, o.verbose);
+  SessionResult r = run_session(scenario, work.path(), limits, signals, o.verbose);
+  if (r.interrupted_by != 0) {
+    work.remove();
+    TerminationSignals::reraise(r.interrupted_by);
+  }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   if (!o.log_file.empty()) {
     std::ofstream log(o.log_file, std::ios::binary);
-    log << r.evidence.console << "\n----- dmesg (dumped by the guest after the command) -----\n"
+    log << r.evidence.console << "\n----- kernel log (streamed by the guest from /dev/kmsg) -----\n"
         << r.evidence.kmsg << "\n----- QEMU output -----\n"
         << r.evidence.qemu_output;
   }
@@ -96,14 +125,34 @@ int run(RunOptions o) {
     if (name.ends_with(".json")) r.evidence.gtest_reports.push_back(content);
   }
   r.evidence.expect_gtest = o.expect_gtest;
+  r.evidence.allowed_skips = o.allowed_skips;
+  r.evidence.accel = accel.accel;
 
   const Verdict v = classify(r.evidence);
+  const auto summary = summarize_gtest_reports(r.evidence.gtest_reports);
   if (o.expect_gtest) {
-    const auto s = summarize_gtest_reports(r.evidence.gtest_reports);
-    std::cerr << "run_qemu: " << s.tests << " tests, " << s.failures << " failed, in " << s.files
-              << " report(s)" << std::endl;
-    for (const auto& p : s.problems)
+    std::cerr << "run_qemu: " << summary.tests << " tests, " << summary.failures << " failed, "
+              << summary.skipped << " skipped, in " << summary.files << " report(s)" << std::endl;
+    for (const auto& p : summary.problems)
       std::cerr << "run_qemu:   " << p << std::endl;
+    for (const auto& c : summary.cases) {
+      if (c.result != GtestCase::Result::skipped) continue;
+      const auto why = skip_allowance(c.full_name(), o.allowed_skips);
+      std::cerr << "run_qemu:   skipped: " << c.full_name()
+                << (why ? " (allowed: " + *why + ")" : " (NOT ALLOWED)") << std::endl;
+    }
+  }
+  if (!o.junit_file.empty()) {
+    const fs::path junit(o.junit_file);
+    if (junit.has_parent_path()) fs::create_directories(junit.parent_path());
+    std::ofstream(junit) << junit_xml(summary, junit.stem().string());
+  }
+  if (!o.verdict_json.empty()) {
+    RunFacts facts{to_string(o.arch), to_string(o.kernel), accel.accel, r.evidence.boot_seconds,
+                   secs};
+    const fs::path out(o.verdict_json);
+    if (out.has_parent_path()) fs::create_directories(out.parent_path());
+    std::ofstream(out) << verdict_json(v, r.evidence, facts).dump(2) << "\n";
   }
   if (v.outcome != Outcome::completed) {
     if (!v.excerpt.empty()) {
@@ -113,6 +162,10 @@ int run(RunOptions o) {
       std::cerr << "run_qemu: -----------------------" << std::endl;
     }
     std::cerr << "run_qemu: " << v.reason << std::endl;
+  } else if (v.exit_status >= kExitMissingResult && v.exit_status <= kExitRunnerError) {
+    // The command's own status, in the range of the runner's verdicts.
+    std::cerr << "run_qemu: the command itself exited " << v.exit_status
+              << " (its own status, not a runner verdict)" << std::endl;
   } else if (o.verbose) {
     std::cerr << "run_qemu: command exited " << v.exit_status << " after " << secs << " s"
               << std::endl;
@@ -130,7 +183,8 @@ int main(int argc, char** argv) {
     return req->status;
   }
   try {
-    return run(std::get<RunOptions>(std::move(parsed)));
+    TerminationSignals signals;
+    return run(std::get<RunOptions>(std::move(parsed)), signals);
   } catch (const std::exception& e) {
     std::cerr << "run_qemu: " << e.what() << std::endl;
     return kExitRunnerError;

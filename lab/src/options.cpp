@@ -23,8 +23,32 @@ std::string to_string(KernelFlavour k) {
       return "debug";
     case KernelFlavour::min:
       return "min";
+    case KernelFlavour::lts612:
+      return "6.12";
+    case KernelFlavour::rt612:
+      return "6.12-rt";
   }
   return "stock";
+}
+
+std::string to_string(Accel a) {
+  switch (a) {
+    case Accel::automatic:
+      return "auto";
+    case Accel::tcg:
+      return "tcg";
+    case Accel::kvm:
+      return "kvm";
+  }
+  return "auto";
+}
+
+AllowedSkip parse_allowed_skip(const std::string& spec) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    throw std::invalid_argument("--allow-skip: expected PATTERN=REASON, got '" + spec + "'");
+  }
+  return {spec.substr(0, eq), spec.substr(eq + 1)};
 }
 
 AddedPath parse_added_path(const std::string& spec) {
@@ -52,13 +76,16 @@ constexpr const char* kFooter = R"(Exit status:
   the command's own exit status when it ran to completion, else
   120  the guest ended without reporting the command's status, or test
        results were missing (--expect-gtest)
+       or a test skipped without --allow-skip
   121  boot failure: the guest never became ready
   122  the guest kernel reported an oops, panic, BUG, WARNING, KASAN,
        lockdep, DMA-API or kmemleak problem (log excerpt on stderr)
   123  QEMU crashed or aborted (e.g. "hardware error")
   124  timeout
   125  runner error (bad usage, missing kernel or image, QEMU not startable)
-A one-line reason is printed on stderr for every status from 120 to 125.
+A one-line reason is printed on stderr for every status from 120 to 125; if
+the command itself exited with one of those, stderr says so, and
+--verdict-json tells the two apart ("source": "guest" or "runner").
 
 Examples:
   run_qemu.sh -- uname -a
@@ -81,12 +108,15 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
   const std::map<std::string, Arch> arches{{"x86_64", Arch::x86_64}, {"aarch64", Arch::aarch64}};
   const std::map<std::string, KernelFlavour> kernels{{"stock", KernelFlavour::stock},
                                                      {"debug", KernelFlavour::debug},
-                                                     {"min", KernelFlavour::min}};
+                                                     {"min", KernelFlavour::min},
+                                                     {"6.12", KernelFlavour::lts612},
+                                                     {"6.12-rt", KernelFlavour::rt612}};
   app.add_option("--arch", o.arch, "guest architecture: x86_64 (q35) or aarch64 (virt)")
       ->transform(CLI::CheckedTransformer(arches, CLI::ignore_case))
       ->default_str("x86_64");
   app.add_option("--kernel", o.kernel,
-                 "kernel flavour: stock (Debian's), debug (KASAN, lockdep, ...) or min")
+                 "kernel flavour: stock (Debian's 6.1), debug (KASAN, lockdep, ...), min, 6.12 "
+                 "or 6.12-rt (Debian's 6.12 LTS, PREEMPT_RT)")
       ->transform(CLI::CheckedTransformer(kernels, CLI::ignore_case))
       ->default_str("stock");
   app.add_option("--edu", o.edu_count,
@@ -134,7 +164,26 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
                  "host directory receiving the files the guest writes to /lab/results");
   app.add_flag("--expect-gtest", o.expect_gtest,
                "fail unless /lab/results holds GoogleTest JSON reports with tests and no failures");
-  app.add_option("--log", o.log_file, "write the guest kernel log (console and dmesg) here");
+  std::vector<std::string> skips;
+  app.add_option("--allow-skip", skips,
+                 "with --expect-gtest: tests matching PATTERN (a glob over Suite.Test) may skip, "
+                 "for REASON; any other skip fails the run (repeatable)")
+      ->type_name("PATTERN=REASON")
+      ->allow_extra_args(false);
+  app.add_option("--verdict-json", o.verdict_json,
+                 "write the verdict (status, reason, excerpt, tests, accelerator, times) as JSON");
+  app.add_option("--junit", o.junit_file,
+                 "write the GoogleTest reports from the guest as one JUnit XML file");
+  const std::map<std::string, Accel> accels{
+      {"auto", Accel::automatic}, {"tcg", Accel::tcg}, {"kvm", Accel::kvm}};
+  app.add_option("--accel", o.accel,
+                 "tcg, kvm, or auto: KVM only where a probe (cached) shows it boots this "
+                 "guest, else TCG")
+      ->transform(CLI::CheckedTransformer(accels, CLI::ignore_case))
+      ->default_str("auto");
+  app.add_flag("--panic-on-warn", o.panic_on_warn,
+               "the guest kernel panics at its first WARNING (stops at the first splat)");
+  app.add_option("--log", o.log_file, "write the guest kernel log (console and streamed log) here");
   bool interactive = false;
   bool batch = false;
   app.add_flag("--interactive", interactive,
@@ -157,6 +206,12 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
                                 : Interactive::automatic;
     for (const auto& a : adds)
       o.added.push_back(parse_added_path(a));
+    for (const auto& a : skips)
+      o.allowed_skips.push_back(parse_allowed_skip(a));
+    if ((o.kernel != KernelFlavour::stock) && o.arch != Arch::x86_64) {
+      throw CLI::ValidationError("--kernel " + to_string(o.kernel) +
+                                 " is x86_64 only (aarch64 boots Debian's stock kernel)");
+    }
     if (o.iommu && o.arch != Arch::x86_64) {
       throw CLI::ValidationError("--iommu is only available for --arch x86_64");
     }

@@ -9,11 +9,23 @@
 namespace edulab {
 
 enum class Arch { x86_64, aarch64 };
-enum class KernelFlavour { stock, debug, min };
+// stock: Debian 12's 6.1; debug, min: the lab's own 6.1 builds; lts612 and
+// rt612: Debian 12's 6.12 LTS backport and its PREEMPT_RT build ("6.12",
+// "6.12-rt" on the command line).
+enum class KernelFlavour { stock, debug, min, lts612, rt612 };
 enum class Interactive { automatic, yes, no };
+enum class Accel { automatic, tcg, kvm };
 
 std::string to_string(Arch a);
 std::string to_string(KernelFlavour k);
+std::string to_string(Accel a);
+
+// A test the scenario may skip, and why (`--allow-skip PATTERN=REASON`).
+// PATTERN is a glob over "Suite.Test" (fnmatch(3)).
+struct AllowedSkip {
+  std::string pattern;
+  std::string reason;
+};
 
 // A host file or directory copied into the guest (`--add HOST[:GUEST]`).
 struct AddedPath {
@@ -39,6 +51,11 @@ struct RunOptions {
   std::string stage_dir;  // empty: <root>/build/stage/<arch>-<kernel>
   std::string results_dir;
   bool expect_gtest = false;
+  std::vector<AllowedSkip> allowed_skips;
+  std::string verdict_json;  // write the verdict here as JSON
+  std::string junit_file;    // write the GoogleTest reports here as JUnit XML
+  Accel accel = Accel::automatic;
+  bool panic_on_warn = false;
   std::string log_file;
   Interactive interactive = Interactive::automatic;
   bool verbose = false;
@@ -54,6 +71,9 @@ struct ExitRequest {
 };
 
 std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::string>& args);
+
+// Parses "PATTERN=REASON"; both parts must be non-empty.
+AllowedSkip parse_allowed_skip(const std::string& spec);
 
 // Parses "HOST[:GUEST]"; the guest path must be absolute when given.
 AddedPath parse_added_path(const std::string& spec);

@@ -1,6 +1,7 @@
 #include "qemu_command.hpp"
 
 #include <array>
+#include <stdexcept>
 #include <utility>
 
 namespace edulab {
@@ -14,6 +15,56 @@ std::string default_memory(Arch arch, KernelFlavour kernel) {
   // hungry: 256M is not enough for the debug kernel plus the test programs.
   if (arch == Arch::aarch64 || kernel == KernelFlavour::debug) return "512M";
   return "256M";
+}
+
+std::uint64_t memory_mib(const std::string& size) {
+  std::uint64_t n = 0;
+  std::size_t i = 0;
+  for (; i < size.size() && size[i] >= '0' && size[i] <= '9'; ++i)
+    n = n * 10 + static_cast<std::uint64_t>(size[i] - '0');
+  const std::string unit = size.substr(i);
+  if (i == 0 || unit.size() > 1) throw std::invalid_argument("bad memory size '" + size + "'");
+  switch (unit.empty() ? 'M' : unit[0]) {
+    case 'k':
+    case 'K':
+      return n / 1024;
+    case 'm':
+    case 'M':
+      return n;
+    case 'g':
+    case 'G':
+      return n * 1024;
+    case 't':
+    case 'T':
+      return n * 1024 * 1024;
+    default:
+      throw std::invalid_argument("bad memory size '" + size + "'");
+  }
+}
+
+std::string plan_memory(const RunOptions& o, std::uint64_t payload_bytes) {
+  constexpr std::uint64_t kMiB = 1024 * 1024;
+  constexpr std::uint64_t kLargestAuto = 16 * 1024;  // MiB: beyond that, an initramfs is wrong
+  const std::uint64_t base = memory_mib(default_memory(o.arch, o.kernel));
+  const std::uint64_t payload = (payload_bytes + kMiB - 1) / kMiB;
+  const std::uint64_t needed = (base + 2 * payload + 63) / 64 * 64;
+  if (o.memory.empty()) {
+    if (needed > kLargestAuto) {
+      throw std::invalid_argument("--add/--add-binary bring " + std::to_string(payload) +
+                                  " MiB: too big to unpack into guest RAM (it would need " +
+                                  std::to_string(needed) +
+                                  " MiB); add less, e.g. only the files the command needs");
+    }
+    return payload == 0 ? default_memory(o.arch, o.kernel) : std::to_string(needed) + "M";
+  }
+  if (payload > 0 && memory_mib(o.memory) < needed) {
+    throw std::invalid_argument("--mem " + o.memory + " is too small for this run: the " +
+                                std::to_string(payload) +
+                                " MiB that --add/--add-binary bring are unpacked in guest RAM "
+                                "next to their archive; give --mem " +
+                                std::to_string(needed) + "M or more, or leave --mem out");
+  }
+  return o.memory;
 }
 
 std::string guest_console(Arch arch) {
@@ -34,10 +85,13 @@ std::vector<std::string> arch_kernel_params(Arch arch) {
 }
 
 std::string kernel_command_line(const Scenario& s) {
-  std::string cmdline = "console=" + guest_console(s.options.arch) + " panic=-1 quiet loglevel=4";
-  // The kernel console is a slow serial line under TCG; tests read dmesg.
+  // The kernel console is a slow serial line under TCG: it shows warnings and
+  // worse (loglevel=5), the full log streams from /dev/kmsg (lab-kmsg).
+  std::string cmdline = "console=" + guest_console(s.options.arch) + " panic=-1 quiet loglevel=5";
   cmdline += " lab.arch=" + to_string(s.options.arch);
   cmdline += " lab.kernel=" + to_string(s.options.kernel);
+  cmdline += " lab.accel=" + s.accel;
+  if (s.options.panic_on_warn) cmdline += " panic_on_warn=1";
   if (s.interactive) cmdline += " lab.interactive=1";
   for (const auto& p : arch_kernel_params(s.options.arch))
     cmdline += " " + p;
@@ -57,6 +111,7 @@ std::vector<std::string> qemu_command(const Scenario& s) {
   } else {
     cmd.insert(cmd.end(), {"-M", "virt", "-cpu", "cortex-a57"});
   }
+  if (!s.accel.empty()) cmd.insert(cmd.end(), {"-accel", s.accel});
   cmd.insert(cmd.end(),
              {"-m", o.memory.empty() ? default_memory(o.arch, o.kernel) : o.memory, "-smp",
               std::to_string(o.smp), "-nodefaults", "-display", "none", "-no-reboot", "-kernel",

@@ -1,6 +1,7 @@
 // The QEMU command line for a lab scenario.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,25 @@ struct Scenario {
   std::string kernel_image;
   std::string initramfs;
   bool interactive = false;
+  std::string accel = "tcg";  // -accel: tcg or kvm (see accel.hpp)
   LabSockets sockets;
 };
 
 std::string qemu_binary(Arch arch);
 std::string default_memory(Arch arch, KernelFlavour kernel);
 std::string guest_console(Arch arch);
+
+// QEMU -m syntax ("256M", "2G", "1024": MiB without a suffix) to MiB; throws
+// std::invalid_argument on anything else.
+std::uint64_t memory_mib(const std::string& size);
+
+// The guest memory for a run (QEMU -m). The kernel unpacks the initramfs into
+// RAM while the archive itself is still there, so what --add/--add-binary
+// bring costs about twice their size: without --mem the default grows by
+// that; an explicit --mem too small for it, or a payload too big for any
+// initramfs, throws std::invalid_argument with a one-line reason naming the
+// option that fixes it.
+std::string plan_memory(const RunOptions& o, std::uint64_t payload_bytes);
 
 // Extra edu properties the architecture needs (arm64 RAM starts at 1 GiB, out
 // of reach of edu's default 28-bit DMA mask) and the driver parameter to match.

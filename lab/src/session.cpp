@@ -16,11 +16,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "kmsg.hpp"
 
 namespace edulab {
 
@@ -110,15 +113,6 @@ struct Stream {
   bool eof = false;
 };
 
-// SIGINT/SIGTERM to the runner end the run (QEMU is killed) instead of
-// orphaning QEMU.
-// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): reached from the handler
-std::array<int, 2> g_signal_pipe = {-1, -1};
-void on_signal(int sig) {
-  const char c = static_cast<char>(sig);
-  [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &c, 1);
-}
-
 void write_all(int fd, const char* p, std::size_t n) {
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
@@ -136,10 +130,16 @@ void write_all(int fd, const char* p, std::size_t n) {
   }
 }
 
+// waitpid(2) that an interrupted wait does not turn into "exited 0".
+void reap(pid_t pid, int& wstatus) {
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 SessionResult run_session(Scenario& scenario, const fs::path& workdir, const SessionLimits& limits,
-                          bool verbose) {
+                          TerminationSignals& signals, bool verbose) {
   SessionResult result;
   Evidence& ev = result.evidence;
   std::vector<Stream> streams;
@@ -170,13 +170,15 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   std::array<int, 2> qpipe{};
   if (::pipe2(qpipe.data(), O_CLOEXEC) != 0) throw_errno("pipe");
   Fd qemu_read(qpipe[0]);
+  // Read like the sockets, until EAGAIN: a blocking read end would hang the
+  // loop as soon as QEMU printed anything (a warning) and then said nothing.
+  if (::fcntl(qemu_read.get(), F_SETFL, O_NONBLOCK) != 0) throw_errno("fcntl");
   Fd qemu_write(qpipe[1]);
-  if (::pipe2(g_signal_pipe.data(), O_CLOEXEC | O_NONBLOCK) != 0) throw_errno("pipe");
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
+  // A signal that came while the image was being written: do not start.
+  if (auto sig = signals.take()) {
+    result.interrupted_by = *sig;
+    return result;
+  }
 
   std::vector<char*> argv;
   argv.reserve(argv_strings.size() + 1);
@@ -186,9 +188,15 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   }
   argv.push_back(nullptr);
 
+  const pid_t runner = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
+    // QEMU never outlives the runner, however the runner ends (SIGKILL, the
+    // OOM killer, a cancelled CI job): the kernel kills it when we go.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != runner) ::_exit(127);  // we went before prctl took effect
+    TerminationSignals::unblock_in_child();
     if (!scenario.interactive) {
       const int devnull = ::open("/dev/null", O_RDONLY);
       ::dup2(devnull, STDIN_FILENO);
@@ -239,6 +247,11 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     }
   };
 
+  KmsgDecoder kmsg;
+  auto ev_console_size = [&]() {
+    const Stream* c = stream_of(Channel::console);
+    return c != nullptr ? c->data.size() : std::string::npos;
+  };
   auto handle_data = [&](Stream& s, const char* buf, std::size_t n) {
     s.data.append(buf, n);
     switch (s.channel) {
@@ -250,6 +263,10 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
         break;
       case Channel::console:
         if (verbose) write_all(STDERR_FILENO, buf, n);
+        break;
+      case Channel::kmsg:
+        kmsg.feed(std::string_view(buf, n));
+        s.data.clear();
         break;
       case Channel::qemu:
         if (scenario.interactive || verbose) write_all(STDERR_FILENO, buf, n);
@@ -283,6 +300,7 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
           ctl_line.erase(0, nl + 1);
           if (line.starts_with("READY")) {
             ev.ready = true;
+            ev.boot_seconds = std::chrono::duration<double>(Clock::now() - start).count();
           } else if (line.starts_with("EXIT ")) {
             try {
               ev.guest_status = std::stoi(line.substr(5));
@@ -318,8 +336,29 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   int wstatus = 0;
   auto stop_qemu = [&]() {
     ::kill(pid, SIGKILL);
-    ::waitpid(pid, &wstatus, 0);
+    reap(pid, wstatus);
     qemu_gone = true;
+  };
+
+  // A limit was hit. If the guest's log streamer is connected, first ask it
+  // for a dump of blocked and all tasks (sysrq w, t) and give that a few
+  // seconds to arrive, so the report shows where the guest hung; what the
+  // log held before the request is what the verdict is judged on.
+  std::optional<Clock::time_point> dump_deadline;
+  bool* limit_flag = nullptr;
+  auto hit_limit = [&](bool& flag) {
+    Stream* k = stream_of(Channel::kmsg);
+    if (k != nullptr && k->conn.valid() && limits.dump_wait_s > 0) {
+      limit_flag = &flag;
+      ev.console_judged = ev_console_size();
+      ev.kmsg_judged = kmsg.text().size();
+      ev.task_dump_requested = true;
+      send_to(Channel::kmsg, "sysrq w\nsysrq t\n");
+      dump_deadline = Clock::now() + std::chrono::seconds(limits.dump_wait_s);
+    } else {
+      flag = true;
+      stop_qemu();
+    }
   };
 
   while (!qemu_gone) {
@@ -335,16 +374,20 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
       }
     }
     fds.push_back({pidfd.get(), POLLIN, 0});
-    fds.push_back({g_signal_pipe[0], POLLIN, 0});
+    fds.push_back({signals.fd(), POLLIN, 0});
 
     auto now = Clock::now();
     std::optional<Clock::time_point> next;
     auto consider = [&](const std::optional<Clock::time_point>& t) {
       if (t && (!next || *t < *next)) next = t;
     };
-    consider(run_deadline);
-    if (!ev.ready) consider(boot_deadline);
-    consider(poweroff_deadline);
+    if (dump_deadline) {
+      consider(dump_deadline);
+    } else {
+      consider(run_deadline);
+      if (!ev.ready) consider(boot_deadline);
+      consider(poweroff_deadline);
+    }
     int timeout_ms = -1;
     if (next) {
       timeout_ms = static_cast<int>(std::max<long>(
@@ -354,20 +397,21 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     if (rc < 0 && errno != EINTR) throw_errno("poll");
 
     now = Clock::now();
-    if (run_deadline && now >= *run_deadline) {
-      ev.timed_out = true;
-      stop_qemu();
-      break;
-    }
-    if (!ev.ready && boot_deadline && now >= *boot_deadline) {
-      ev.boot_timed_out = true;
-      stop_qemu();
-      break;
-    }
-    if (poweroff_deadline && now >= *poweroff_deadline) {
-      ev.poweroff_timed_out = true;
-      stop_qemu();
-      break;
+    if (dump_deadline) {
+      if (now >= *dump_deadline) {
+        *limit_flag = true;
+        stop_qemu();
+        break;
+      }
+    } else if (run_deadline && now >= *run_deadline) {
+      hit_limit(ev.timed_out);
+      if (qemu_gone) break;
+    } else if (!ev.ready && boot_deadline && now >= *boot_deadline) {
+      hit_limit(ev.boot_timed_out);
+      if (qemu_gone) break;
+    } else if (poweroff_deadline && now >= *poweroff_deadline) {
+      hit_limit(ev.poweroff_timed_out);
+      if (qemu_gone) break;
     }
     if (rc <= 0) continue;
 
@@ -382,24 +426,38 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
       }
     }
     if (fds[fds.size() - 1].revents != 0) {
-      char sig = 0;
-      [[maybe_unused]] auto n = ::read(g_signal_pipe[0], &sig, 1);
-      std::cerr << "run_qemu: interrupted by signal " << int(sig) << ", stopping QEMU" << std::endl;
-      stop_qemu();
-      ::signal(sig, SIG_DFL);
-      ::raise(sig);
+      if (auto sig = signals.take()) {
+        std::cerr << "run_qemu: interrupted by signal " << *sig << ", stopping QEMU" << std::endl;
+        result.interrupted_by = *sig;
+        stop_qemu();
+        break;
+      }
     }
     if (fds[fds.size() - 2].revents != 0) {
-      ::waitpid(pid, &wstatus, 0);
+      reap(pid, wstatus);
       qemu_gone = true;
     }
   }
 
-  // QEMU is gone: drain whatever the sockets and pipe still hold.
-  for (auto& s : streams) {
-    if (s.conn.valid()) {
-      ::fcntl(s.conn.get(), F_SETFL, 0);  // blocking: the writer is gone, EOF comes
-      read_stream(s);
+  // QEMU is gone: drain what the sockets and the pipe still hold. Its end of
+  // each is closed, so EOF comes at once; the deadline is for the odd case
+  // where something else still holds one open.
+  const auto drain_deadline = Clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    std::vector<pollfd> fds;
+    std::vector<Stream*> owners;
+    for (auto& s : streams) {
+      if (s.conn.valid()) {
+        fds.push_back({s.conn.get(), POLLIN, 0});
+        owners.push_back(&s);
+      }
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(drain_deadline - Clock::now());
+    if (fds.empty() || left.count() <= 0) break;
+    if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) read_stream(*owners[i]);
     }
   }
 
@@ -407,9 +465,6 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     switch (s.channel) {
       case Channel::console:
         ev.console = std::move(s.data);
-        break;
-      case Channel::kmsg:
-        ev.kmsg = std::move(s.data);
         break;
       case Channel::qemu:
         ev.qemu_output = std::move(s.data);
@@ -421,6 +476,9 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
         break;
     }
   }
+  ev.kmsg = kmsg.text();
+  ev.kmsg_records = kmsg.records();
+  ev.kmsg_lost = kmsg.lost();
   if (scenario.interactive) {
     std::ifstream log(scenario.sockets.console_log, std::ios::binary);
     ev.console.assign(std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>());

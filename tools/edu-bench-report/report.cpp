@@ -94,6 +94,7 @@ Report analyse(const json& doc) {
       fmt::format("{} {} ({})", str(host, "sysname"), str(host, "release"), str(host, "machine"));
   r.thp = str(member(doc, "memory"), "thp_enabled");
   r.clocksource = str(host, "clocksource");
+  r.accelerator = str(host, "accelerator");
   r.duration_s = num(doc, "duration_s", 0);
   if (member(doc, "devices").is_array()) r.devices = doc["devices"].size();
   const json& options = member(doc, "options");
@@ -311,9 +312,10 @@ std::string markdown(const Report& r, const std::vector<Figure>& figs) {
   };
   m += "# edu-bench report\n\n";
   m += fmt::format(
-      "Run {} on {}, {:.1f} s; {} driver device(s); raw MMIO baseline: {}; guest "
-      "clocksource: `{}`; transparent huge pages: `{}`.{}\n\n",
-      r.started_at.empty() ? "(time unknown)" : r.started_at, r.host, r.duration_s, r.devices,
+      "Run {} on {} (accelerator: `{}`), {:.1f} s; {} driver device(s); raw MMIO baseline: {}; "
+      "guest clocksource: `{}`; transparent huge pages: `{}`.{}\n\n",
+      r.started_at.empty() ? "(time unknown)" : r.started_at, r.host,
+      r.accelerator.empty() ? "?" : r.accelerator, r.duration_s, r.devices,
       r.raw_device.empty() ? "none" : "`" + r.raw_device + "`",
       r.clocksource.empty() ? "?" : r.clocksource, r.thp.empty() ? "?" : r.thp,
       r.smoke ? " **Smoke run: tiny sample counts, not a measurement.**" : "");

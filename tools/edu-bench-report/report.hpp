@@ -112,6 +112,7 @@ struct Report {
   std::string started_at;                 ///< ISO time of the run
   std::string host;                       ///< guest kernel and machine
   std::string clocksource;                ///< guest clocksource the samples were taken with
+  std::string accelerator;                ///< QEMU's accelerator (tcg, kvm) as the guest was told
   std::string thp;                        ///< THP setting during the run
   double duration_s = 0;                  ///< bench run time
   std::size_t devices = 0;                ///< driver devices

@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <sys/utsname.h>
@@ -74,6 +75,16 @@ std::string first_line(const char* path) {
   return s;
 }
 
+// The accelerator QEMU runs the guest with, as the lab runner tells the guest
+// (lab.accel= on the kernel command line); "unknown" outside the lab.
+std::string accelerator() {
+  std::istringstream cmdline(first_line("/proc/cmdline"));
+  for (std::string word; cmdline >> word;) {
+    if (word.starts_with("lab.accel=")) return word.substr(10);
+  }
+  return "unknown";
+}
+
 json host_json() {
   utsname u{};
   if (uname(&u) != 0) return json::object();
@@ -84,6 +95,7 @@ json host_json() {
               {"release", u.release},
               {"machine", u.machine},
               {"hardware_threads", std::thread::hardware_concurrency()},
+              {"accelerator", accelerator()},
               {"clocksource",
                first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource")}};
 }

@@ -274,6 +274,7 @@ TEST(Render, MarkdownHasTargetsTablesAndFigures) {
   const std::string md = rep::markdown(r, rep::figures(r));
   EXPECT_THAT(md, HasSubstr("## Targets"));
   EXPECT_THAT(md, HasSubstr("guest clocksource: `tsc`"));
+  EXPECT_THAT(md, HasSubstr("(accelerator: `tcg`)"));
   EXPECT_THAT(md, HasSubstr("| DMA path `pinned`: engine throughput / device limit | >= 0.99 | "
                             "0.9910 | met |"));
   EXPECT_THAT(md, HasSubstr("![DMA throughput per path vs the device limit](dma_throughput.png)"));

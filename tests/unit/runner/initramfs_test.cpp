@@ -45,7 +45,7 @@ TEST_F(InitramfsTest, HoldsRootfsCommandAndAddedFiles) {
   RunOptions o;
   o.command = {"echo", "a b"};
   o.added.push_back({(dir_ / "kernel.release").string(), "/tmp/release"});
-  const CpioArchive cpio = make_initramfs(stage, o);
+  const CpioArchive cpio = make_initramfs(stage, o).cpio;
   for (const char* p : {"/init", "/dev/console", "/lab/results", "/lab/cmd.sh", "/tmp/release"})
     EXPECT_TRUE(cpio.contains(p)) << p;
 }
@@ -53,7 +53,7 @@ TEST_F(InitramfsTest, HoldsRootfsCommandAndAddedFiles) {
 TEST_F(InitramfsTest, AddBinaryBringsItsLibraries) {
   RunOptions o;
   o.added_binaries = {"/bin/ls"};
-  const CpioArchive cpio = make_initramfs(load_stage(dir_), o);
+  const CpioArchive cpio = make_initramfs(load_stage(dir_), o).cpio;
   EXPECT_TRUE(cpio.contains("/usr/local/bin/ls"));
   EXPECT_TRUE(cpio.contains("/lib/x86_64-linux-gnu/libc.so.6"));
 }

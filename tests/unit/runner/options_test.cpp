@@ -54,7 +54,13 @@ TEST(Options, RepeatableOptionsAccumulate) {
 }
 
 TEST(Options, ArchAndKernelAreValidated) {
-  EXPECT_EQ(parse_ok({"--arch", "aarch64", "--kernel", "debug"}).arch, Arch::aarch64);
+  EXPECT_EQ(parse_ok({"--arch", "aarch64"}).arch, Arch::aarch64);
+  EXPECT_EQ(parse_ok({"--kernel", "6.12"}).kernel, KernelFlavour::lts612);
+  EXPECT_EQ(parse_ok({"--kernel", "6.12-rt"}).kernel, KernelFlavour::rt612);
+  // The lab's own and the newer Debian kernels are x86_64 builds.
+  const auto e = parse_err({"--arch", "aarch64", "--kernel", "debug"});
+  EXPECT_EQ(e.status, kExitRunnerError);
+  EXPECT_NE(e.output.find("x86_64 only"), std::string::npos) << e.output;
   EXPECT_EQ(parse_err({"--arch", "riscv64"}).status, kExitRunnerError);
   EXPECT_EQ(parse_err({"--kernel", "fancy"}).status, kExitRunnerError);
 }
@@ -95,6 +101,24 @@ TEST(Options, AddedGuestPathMustBeAbsolute) {
   EXPECT_THROW(parse_added_path("/x:relative"), std::invalid_argument);
   EXPECT_THROW(parse_added_path(":/x"), std::invalid_argument);
   EXPECT_EQ(parse_added_path("/a/b/").guest, "/root/b");
+}
+
+TEST(Options, RunnerV2Options) {
+  const auto o = parse_ok({"--allow-skip", "Dma.*=needs 2G", "--allow-skip", "Hotplug.X=no acpi",
+                           "--verdict-json", "/tmp/v.json", "--junit", "/tmp/j.xml", "--accel",
+                           "tcg", "--panic-on-warn"});
+  ASSERT_EQ(o.allowed_skips.size(), 2U);
+  EXPECT_EQ(o.allowed_skips[0].pattern, "Dma.*");
+  EXPECT_EQ(o.allowed_skips[0].reason, "needs 2G");
+  EXPECT_EQ(o.verdict_json, "/tmp/v.json");
+  EXPECT_EQ(o.junit_file, "/tmp/j.xml");
+  EXPECT_EQ(o.accel, Accel::tcg);
+  EXPECT_TRUE(o.panic_on_warn);
+  EXPECT_EQ(parse_ok({}).accel, Accel::automatic);
+  EXPECT_EQ(parse_ok({"--accel", "kvm"}).accel, Accel::kvm);
+  EXPECT_EQ(parse_err({"--accel", "hvf"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_err({"--allow-skip", "no-reason"}).status, kExitRunnerError);
+  EXPECT_EQ(parse_err({"--allow-skip", "=reason"}).status, kExitRunnerError);
 }
 
 TEST(Options, IommuIsX86Only) {

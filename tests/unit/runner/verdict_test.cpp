@@ -22,7 +22,11 @@ RecordedRun load(const std::string& name) {
   std::ifstream in(std::string(EDULAB_TEST_DATA) + "/" + name, std::ios::binary);
   EXPECT_TRUE(in) << name;
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string m1 = "\n----- dmesg (dumped by the guest after the command) -----\n";
+  // Recorded before and after the log was streamed from /dev/kmsg.
+  std::string m1 = "\n----- kernel log (streamed by the guest from /dev/kmsg) -----\n";
+  if (all.find(m1) == std::string::npos) {
+    m1 = "\n----- dmesg (dumped by the guest after the command) -----\n";
+  }
   const std::string m2 = "\n----- QEMU output -----\n";
   const auto a = all.find(m1);
   const auto b = all.find(m2);
@@ -124,6 +128,127 @@ TEST(Verdict, KernelProblemPatterns) {
   for (const char* line : benign) {
     EXPECT_TRUE(find_kernel_problems(line).empty()) << line;
   }
+}
+
+// The catalogue (after syzkaller's pkg/report): one line of each kind of
+// report the x86_64 and arm64 kernels print.
+TEST(Verdict, KernelProblemCatalogue) {
+  const std::array bad = {
+      "[    5.1] BUG kmalloc-64 (Not tainted): Poison overwritten",
+      "[    5.1] BUG edu_ops (Tainted: G    B   O      ): Object already free",
+      "[    5.1] kernel BUG at drivers/misc/edu.c:42!",
+      "[    5.1] Internal error: Oops: 0000000096000005 [#1] SMP",
+      "[    5.1] Call trace:",
+      "[    5.1] refcount_t: underflow; use-after-free.",
+      "[    5.1] list_add double add: new=ffff0000c1234000, prev=ffff0000c1234000.",
+      "[    5.1] list_add corruption. prev->next should be next (ffff8880), but was 0000",
+      "[    5.1] list_del corruption, ffff888003c1a000->next is LIST_POISON1 (dead000000000100)",
+      "[    5.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+      "[    5.1] INFO: rcu_sched self-detected stall on CPU",
+      "[    5.1] INFO: task insmod:77 blocked for more than 10 seconds.",
+      "[    5.1] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [edu-tests:90]",
+      "[    5.1] NMI watchdog: Watchdog detected hard LOCKUP on cpu 1",
+      "[    5.1] UBSAN: array-index-out-of-bounds in drivers/misc/edu.c:12:3",
+      "[    5.1] BUG: KFENCE: use-after-free read in edu_release+0x1/0x2",
+      "[    5.1] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI",
+      "[    5.1] stack segment: 0000 [#1] PREEMPT SMP KASAN",
+      "[    5.1] divide error: 0000 [#1] PREEMPT SMP NOPTI",
+      "[    5.1] PANIC: double fault, error_code: 0x0",
+      "[    5.1] BUG: spinlock bad magic on CPU#0, swapper/0/1",
+      "[    5.1] BUG: scheduling while atomic: edu-tests/91/0x00000002",
+      "[    5.1] WARNING: suspicious RCU usage",
+      "[    5.1] INFO: trying to register non-static key.",
+      "[    5.1] VFS: Busy inodes after unmount of tmpfs.",
+  };
+  for (const char* line : bad) {
+    EXPECT_EQ(find_kernel_problems(line).size(), 1U) << line;
+  }
+  const std::array benign = {
+      "[    0.5] KFENCE: initialized - using 2097152 bytes for 255 objects",
+      "[    0.5] ODEBUG: selftest passed",
+      "[    9.1] INFO: lockdep is turned off.",
+      "[    9.1] traps: edu-tests[90] general protection fault ip:4011 sp:7ffc error:0 in "
+      "x[401000+1000]",
+      "[    0.1] WARNING: See https://www.kernel.org/doc/html/latest/ for mitigation options.",
+      "[    0.5] lab-kmsg: end of log",
+  };
+  for (const char* line : benign) {
+    EXPECT_TRUE(find_kernel_problems(line).empty()) << line;
+  }
+}
+
+TEST(Verdict, ASplatBeforeATimeoutIsAKernelProblem) {
+  Evidence e;
+  e.ready = true;
+  e.kmsg = "[    1.0] lab_splat: loading\n[    1.1] WARNING: CPU: 0 PID: 77 at x.c:1 f\n";
+  e.timed_out = true;
+  e.qemu.signal = 9;
+  const auto v = classify(e);
+  EXPECT_EQ(v.exit_status, kExitGuestOops);
+  EXPECT_NE(v.reason.find("WARNING: CPU: 0"), std::string::npos) << v.reason;
+}
+
+TEST(Verdict, TheTaskDumpAtATimeoutIsEvidenceNotAProblem) {
+  Evidence e;
+  e.ready = true;
+  e.console = "[    1.0] clean console\n";
+  e.kmsg = "[    1.0] clean log\n";
+  e.console_judged = e.console.size();
+  e.kmsg_judged = e.kmsg.size();
+  e.task_dump_requested = true;
+  e.console += "[   30.0] sysrq: Show Blocked State\n[   30.0] Call Trace:\n";
+  e.kmsg +=
+      "[   30.0] sysrq: Show Blocked State\n[   30.0] task:insmod state:D stack:0\n"
+      "[   30.0] Call Trace:\n[   30.0]  msleep+0x1/0x2\n";
+  e.timed_out = true;
+  e.qemu.signal = 9;
+  const auto v = classify(e);
+  EXPECT_EQ(v.exit_status, kExitTimeout);
+  std::string excerpt;
+  for (const auto& l : v.excerpt)
+    excerpt += l + "\n";
+  EXPECT_NE(excerpt.find("task:insmod state:D"), std::string::npos) << excerpt;
+}
+
+TEST(Verdict, BootFailureUnderKvmSaysHowToAvoidIt) {
+  Evidence e;
+  e.boot_timed_out = true;
+  e.qemu.signal = 9;
+  e.accel = "kvm";
+  const auto v = classify(e);
+  EXPECT_EQ(v.exit_status, kExitBootFailure);
+  EXPECT_NE(v.reason.find("--accel tcg"), std::string::npos) << v.reason;
+}
+
+namespace {
+const char* const kReportWithSkips = R"({"tests": 4, "failures": 0, "testsuites": [
+  {"name": "Dma", "testsuite": [
+    {"name": "Ok", "status": "RUN", "result": "COMPLETED", "time": "0.5s"},
+    {"name": "Bounce2G", "status": "RUN", "result": "SKIPPED", "time": "0s"}]},
+  {"name": "Hotplug", "testsuite": [
+    {"name": "Unplug", "status": "RUN", "result": "SKIPPED", "time": "0s"},
+    {"name": "DISABLED_Old", "status": "NOTRUN", "result": "SUPPRESSED", "time": "0s"}]}]})";
+}  // namespace
+
+TEST(Verdict, SkipsAreNamedAndOnlyAllowedOnesPass) {
+  const auto s = summarize_gtest_reports({kReportWithSkips});
+  EXPECT_EQ(s.skipped, 2);
+  ASSERT_EQ(s.cases.size(), 3U);  // the disabled test never ran
+  Evidence e = clean_completion(0);
+  e.expect_gtest = true;
+  e.gtest_reports = {kReportWithSkips};
+  auto v = classify(e);
+  EXPECT_EQ(v.exit_status, kExitMissingResult);
+  EXPECT_NE(v.reason.find("2 test(s) skipped"), std::string::npos) << v.reason;
+  ASSERT_EQ(v.excerpt.size(), 2U);
+  EXPECT_EQ(v.excerpt[0], "skipped: Dma.Bounce2G");
+  e.allowed_skips = {{"Dma.Bounce2G", "needs --mem 2G"}};
+  v = classify(e);
+  EXPECT_EQ(v.exit_status, kExitMissingResult);
+  EXPECT_EQ(v.excerpt, std::vector<std::string>{"skipped: Hotplug.Unplug"});
+  e.allowed_skips.push_back({"Hotplug.*", "no hotplug on this kernel"});
+  EXPECT_EQ(classify(e).exit_status, 0);
+  EXPECT_EQ(skip_allowance("Hotplug.Unplug", e.allowed_skips), "no hotplug on this kernel");
 }
 
 TEST(Verdict, OneReportPerSplat) {
