@@ -4,6 +4,7 @@
 #                    terminal, else the demo), x86_64, stock Debian kernel
 #   make test        host unit tests + every VM scenario on the stock kernels
 #   make test-debug  the VM suite on the lab's debug kernel (KASAN, lockdep...)
+#   make test-matrix the whole VM suite on Debian's 6.12 and 6.12-rt too
 #   make bench       edu-bench in the lab, report under build/bench/
 #   make lint        checkpatch/sparse/W=1 on the driver, clang-format and
 #                    clang-tidy on the C++
@@ -19,7 +20,7 @@ export EDULAB_CACHE ?= $(HOME)/.cache/edulab
 JOBS ?= $(shell nproc)
 SUBMAKE = $(MAKE) --no-print-directory -f $(ROOT)/Makefile
 
-.PHONY: all run test test-debug bench lint stage clean deps help
+.PHONY: all run test test-debug test-matrix bench lint stage clean deps help
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
@@ -27,6 +28,7 @@ all: ; @scripts/deps.sh x86_64 aarch64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=s
 run: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock && scripts/run_qemu.sh --no-build $(RUN_ARGS)
 test: ; @scripts/deps.sh x86_64 aarch64 lint && $(SUBMAKE) _test
 test-debug: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _test-debug
+test-matrix: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _test-matrix
 bench: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _bench
 lint: ; @scripts/deps.sh x86_64 lint && $(SUBMAKE) _lint
 deps: ; @scripts/deps.sh x86_64 aarch64 lint
@@ -91,7 +93,7 @@ DRIVER_OUT := $(BUILD)/driver/$(ARCH)-$(KERNEL)
 GUEST_BUILD := $(BUILD)/guest-$(ARCH)
 HOST_BUILD := $(BUILD)/host
 
-.PHONY: _host _host-configure _guest _guest-configure _module _test-modules _stage _test _test-debug _bench _lint
+.PHONY: _host _host-configure _guest _guest-configure _module _test-modules _stage _test _test-debug _test-matrix _bench _lint
 # Configuring alone writes the compile database (compile_commands.json) that
 # clang-tidy reads.
 _host-configure:
@@ -129,6 +131,8 @@ _test:
 	@$(SUBMAKE) _host
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
 	@$(SUBMAKE) _stage ARCH=aarch64 KERNEL=stock
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12-rt
 	@$(SUBMAKE) _lint
 	@rm -rf $(BUILD)/test-results && mkdir -p $(BUILD)/test-results
 	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j1 \
@@ -151,6 +155,17 @@ _test-debug:
 # iteration of the driver's polling loops) traps into QEMU.
 BENCH_ARGS ?= --dma-samples 20 --latency-samples 5000
 BENCH_OUT := $(BUILD)/bench
+# The kernel matrix: the whole suite on 6.1 (the stock MSI, INTx and 4-device
+# scenarios), 6.12 and 6.12-rt.
+_test-matrix:
+	@$(SUBMAKE) _host
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12
+	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12-rt
+	@mkdir -p $(BUILD)/test-results
+	cd $(HOST_BUILD) && ctest -R 'vm\.x86_64\.(stock|6\.12|6\.12-rt)\.(msi|intx|4edu)$$' \
+		--output-on-failure -j1 --output-junit $(BUILD)/test-results/ctest-test-matrix.xml
+
 _bench:
 	@$(SUBMAKE) _host
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock

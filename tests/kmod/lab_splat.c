@@ -12,25 +12,65 @@
  *                                        kills insmod (the kernel carries on)
  *   insmod lab_splat.ko splat=hang seconds=N
  *                                        sleeps uninterruptibly for N seconds
- *                                        (a hung insmod, for task dumps)
+ *                                        (a hung insmod, for task dumps; with
+ *                                        hung_task_timeout_secs below N, a
+ *                                        hung-task report)
+ *   insmod lab_splat.ko splat=softlockup seconds=N
+ *                                        spins N seconds with preemption off
+ *                                        (boot with watchdog_thresh=1)
+ *   insmod lab_splat.ko splat=rcu seconds=N
+ *                                        spins N seconds in an RCU read-side
+ *                                        critical section with preemption off
+ *                                        (boot with rcupdate.rcu_cpu_stall_timeout=3)
+ *   insmod lab_splat.ko splat=uaf        reads freed memory (KASAN, debug kernel)
+ *   insmod lab_splat.ko splat=lockdep    takes two locks in both orders (lockdep)
+ *   insmod lab_splat.ko splat=leak       leaks an allocation (kmemleak's next
+ *                                        scan reports it, 5 s later at the earliest)
  */
 #include <linux/delay.h>
 #include <linux/list.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 static char *splat = "warn";
 module_param(splat, charp, 0444);
-MODULE_PARM_DESC(splat, "what to report: warn, refcount, list, oops or hang");
+MODULE_PARM_DESC(splat,
+		 "what to report: warn, refcount, list, oops, hang, softlockup, rcu, uaf, lockdep or leak");
 
 static unsigned int seconds = 600;
 module_param(seconds, uint, 0444);
-MODULE_PARM_DESC(seconds, "how long splat=hang sleeps");
+MODULE_PARM_DESC(seconds, "how long splat=hang sleeps, softlockup and rcu spin");
+
+static DEFINE_MUTEX(lab_splat_a);
+static DEFINE_MUTEX(lab_splat_b);
+static void *lab_splat_leaked;
+
+static void lab_splat_spin(void)
+{
+	unsigned int ms;
+
+	for (ms = 0; ms < seconds * 1000; ms++)
+		mdelay(1);
+}
 
 static noinline void lab_splat_oops(int *volatile p)
 {
 	*p = 1;
+}
+
+static noinline int lab_splat_uaf(void)
+{
+	char *volatile p = kmalloc(64, GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	kfree(p);
+	return p[8];
 }
 
 static int __init lab_splat_init(void)
@@ -52,6 +92,30 @@ static int __init lab_splat_init(void)
 	} else if (!strcmp(splat, "hang")) {
 		pr_info("lab_splat: sleeping uninterruptibly for %u s\n", seconds);
 		ssleep(seconds);
+	} else if (!strcmp(splat, "softlockup")) {
+		preempt_disable();
+		lab_splat_spin();
+		preempt_enable();
+	} else if (!strcmp(splat, "rcu")) {
+		rcu_read_lock();
+		preempt_disable();
+		lab_splat_spin();
+		preempt_enable();
+		rcu_read_unlock();
+	} else if (!strcmp(splat, "uaf")) {
+		pr_info("lab_splat: read %d from freed memory\n", lab_splat_uaf());
+	} else if (!strcmp(splat, "lockdep")) {
+		mutex_lock(&lab_splat_a);
+		mutex_lock(&lab_splat_b);
+		mutex_unlock(&lab_splat_b);
+		mutex_unlock(&lab_splat_a);
+		mutex_lock(&lab_splat_b);
+		mutex_lock(&lab_splat_a);	/* B then A: the inverse order */
+		mutex_unlock(&lab_splat_a);
+		mutex_unlock(&lab_splat_b);
+	} else if (!strcmp(splat, "leak")) {
+		lab_splat_leaked = kmalloc(128, GFP_KERNEL);
+		lab_splat_leaked = NULL;	/* the only reference, gone */
 	} else {
 		pr_err("lab_splat: unknown splat '%s'\n", splat);
 		return -EINVAL;
