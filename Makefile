@@ -193,8 +193,11 @@ _lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@$(MAKE) -s -C $(ROOT)/driver lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) \
 		EDU_UAPI_DIR=$(ROOT)/include/uapi CHECKPATCH=$(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@cd $(ROOT) && git ls-files -co --exclude-standard -- lab lib tools tests examples include/edu \
-		| grep -E '\.(cpp|hpp|c|h)$$' | xargs clang-format --dry-run -Werror \
+		| grep -E '\.(cpp|hpp|c|h)$$' | grep -v '^tests/kmod/' | xargs clang-format --dry-run -Werror \
 		&& echo "c++: clang-format clean"
+	@# The test-only kernel modules are kernel C: checkpatch, like the driver.
+	@$(CHECKPATCH_DIR)/scripts/checkpatch.pl --strict --no-tree --quiet -f $(ROOT)/tests/kmod/*.c \
+		&& echo "tests/kmod: checkpatch --strict clean"
 	@# clang-tidy reads the host and the guest (x86_64) compile databases: the
 	@# guest tree holds the in-guest tests, the host tree the runner and unit tests.
 	@$(SUBMAKE) _host-configure

@@ -77,11 +77,14 @@ std::string probe_key(const fs::path& qemu, const fs::path& kernel) {
 }
 
 // Boots busybox under KVM and waits for it to print the marker.
-bool probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, std::string& why) {
-  char tmpl[] = "/tmp/edulab-kvm-probe.XXXXXX";  // NOLINT: mkdtemp writes into it
-  if (::mkdtemp(tmpl) == nullptr) {
+enum class Probe { kvm_works, kvm_fails, undecided };
+
+Probe probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, int stop_fd,
+                std::string& why) {
+  std::string tmpl = (fs::temp_directory_path() / "edulab-kvm-probe.XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
     why = "cannot create a probe directory";
-    return false;
+    return Probe::undecided;
   }
   const fs::path dir = tmpl;
   struct Cleanup {
@@ -132,13 +135,22 @@ bool probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, std
   std::array<int, 2> p{};
   if (::pipe2(p.data(), O_CLOEXEC) != 0) {
     why = "pipe failed";
-    return false;
+    return Probe::undecided;
   }
   const pid_t runner = ::getpid();
   const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    why = "fork failed";
+    return Probe::undecided;
+  }
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != runner) ::_exit(127);
+    // Out of the terminal's process group: a Ctrl-C is the runner's to
+    // handle (it abandons the probe), not a probe failure to cache.
+    ::setpgid(0, 0);
     TerminationSignals::unblock_in_child();
     const int devnull = ::open("/dev/null", O_RDWR);
     ::dup2(devnull, STDIN_FILENO);
@@ -149,22 +161,27 @@ bool probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, std
   }
   ::close(p[1]);
   std::string output;
-  bool ok = false;
+  Probe result = Probe::kvm_fails;  // unless it boots, or we are told to stop
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    pollfd pfd{p[0], POLLIN, 0};
-    const int rc = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    std::array<pollfd, 2> pfd{{{p[0], POLLIN, 0}, {stop_fd, POLLIN, 0}}};
+    const int rc = ::poll(pfd.data(), pfd.size(), static_cast<int>(left.count()));
     if (rc < 0 && errno == EINTR) continue;
     if (rc <= 0) break;
+    if (pfd[1].revents != 0) {  // a termination signal: the caller handles it
+      result = Probe::undecided;
+      why = "interrupted";
+      break;
+    }
     std::array<char, 4096> buf{};
     const ssize_t n = ::read(p[0], buf.data(), buf.size());
     if (n <= 0) break;  // QEMU exited
     output.append(buf.data(), static_cast<std::size_t>(n));
     if (output.find(kProbeMarker) != std::string::npos) {
-      ok = true;
+      result = Probe::kvm_works;
       break;
     }
   }
@@ -173,14 +190,14 @@ bool probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, std
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!ok) {
+  if (result == Probe::kvm_fails) {
     const auto last_nl = output.find_last_not_of("\r\n");
     std::string tail = last_nl == std::string::npos ? "" : output.substr(0, last_nl + 1);
     tail = tail.substr(tail.find_last_of('\n') + 1);
     why = "a probe guest did not boot under KVM in " + std::to_string(timeout_s) + " s" +
           (tail.empty() ? "" : " (last output: \"" + tail + "\")");
   }
-  return ok;
+  return result;
 }
 
 }  // namespace
@@ -194,11 +211,13 @@ fs::path default_accel_cache() {
 }
 
 AccelChoice choose_accel(const RunOptions& o, const Stage& stage, const fs::path& cache_dir,
-                         unsigned probe_timeout_s) {
+                         int stop_fd, unsigned probe_timeout_s) {
   if (o.accel == Accel::tcg) return {"tcg", ""};
   if (o.accel == Accel::kvm) return {"kvm", ""};
   // auto
-  if (host_machine() != to_string(o.arch)) return {"tcg", ""};  // KVM runs the host's arch only
+  // KVM runs the host's architecture only, and the probe guest is an x86
+  // q35 machine (an arm64 host's `virt` probe is not written yet).
+  if (o.arch != Arch::x86_64 || host_machine() != to_string(o.arch)) return {"tcg", ""};
   const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return {"tcg", ""};
   ::close(fd);
@@ -211,10 +230,15 @@ AccelChoice choose_accel(const RunOptions& o, const Stage& stage, const fs::path
     // cached
   } else {
     std::string why;
-    answer = probe_kvm(qemu, stage, probe_timeout_s, why) ? "kvm" : "tcg " + why;
+    const Probe p = probe_kvm(qemu, stage, probe_timeout_s, stop_fd, why);
+    if (p == Probe::undecided) return {"tcg", ""};  // not cached: ask again next time
+    answer = p == Probe::kvm_works ? "kvm" : "tcg " + why;
+    // Written whole, then renamed: parallel runners never read half of it.
     std::error_code ec;
     fs::create_directories(cache_dir, ec);
-    std::ofstream(entry) << answer << "\n";
+    const fs::path tmp = entry.string() + ".tmp" + std::to_string(::getpid());
+    std::ofstream(tmp) << answer << "\n";
+    fs::rename(tmp, entry, ec);
   }
   if (answer == "kvm") return {"kvm", ""};
   return {"tcg", "run_qemu: /dev/kvm is here but KVM does not run guests on this host: " +

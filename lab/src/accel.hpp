@@ -18,9 +18,12 @@ struct AccelChoice {
   std::string notice;  // one line for stderr, or empty
 };
 
-// The probe's answer is cached in cache_dir (one file per key).
+// The probe's answer is cached in cache_dir (one file per key). The probe is
+// abandoned, uncached, when stop_fd becomes readable (the runner's
+// termination signalfd: the caller then handles the signal).
 AccelChoice choose_accel(const RunOptions& o, const Stage& stage,
-                         const std::filesystem::path& cache_dir, unsigned probe_timeout_s = 30);
+                         const std::filesystem::path& cache_dir, int stop_fd,
+                         unsigned probe_timeout_s = 30);
 
 // The default cache directory: $EDULAB_CACHE/accel, else ~/.cache/edulab/accel.
 std::filesystem::path default_accel_cache();

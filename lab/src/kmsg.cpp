@@ -53,7 +53,11 @@ void KmsgDecoder::feed(std::string_view bytes) {
 }
 
 void KmsgDecoder::decode_line(std::string_view line) {
-  if (line.empty() || line.front() == ' ') return;  // dictionary ("SUBSYSTEM=pci")
+  if (line.empty()) return;
+  // " KEY=value" dictionary lines follow a record; elsewhere (the plain-text
+  // fallback) an indented line is text, e.g. a kmemleak backtrace.
+  if (line.front() == ' ' && after_record_) return;
+  after_record_ = false;
   const auto semi = line.find(';');
   if (semi == std::string_view::npos) {
     // Not a record: something the guest wrote about the stream itself.
@@ -76,11 +80,15 @@ void KmsgDecoder::decode_line(std::string_view line) {
     text_.push_back('\n');
     return;
   }
-  if (have_seq_ && seq < next_seq_) return;  // seen already (the guest reopened /dev/kmsg)
+  if (have_seq_ && seq < next_seq_) {  // seen already (the guest reopened /dev/kmsg)
+    after_record_ = true;               // its dictionary lines follow
+    return;
+  }
   if (have_seq_ && seq > next_seq_) lost_ += seq - next_seq_;
   have_seq_ = true;
   next_seq_ = seq + 1;
   ++records_;
+  after_record_ = true;
 
   std::array<char, 32> stamp{};
   std::snprintf(stamp.data(), stamp.size(), "[%5llu.%06llu] ",

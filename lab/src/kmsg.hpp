@@ -33,6 +33,7 @@ class KmsgDecoder {
   std::uint64_t lost_ = 0;
   std::uint64_t next_seq_ = 0;
   bool have_seq_ = false;
+  bool after_record_ = false;  // the last line was a record: dictionary lines may follow
 };
 
 }  // namespace edulab

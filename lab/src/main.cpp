@@ -26,9 +26,17 @@ fs::path project_root() {
   return EDULAB_SOURCE_DIR;
 }
 
+// Identifies this runner across the PID namespaces that may share /tmp
+// (containers): "<pid> <pid-namespace>".
+std::string owner_id(pid_t pid) {
+  std::error_code ec;
+  const auto ns = fs::read_symlink("/proc/self/ns/pid", ec);
+  return std::to_string(pid) + " " + (ec ? std::string("?") : ns.string());
+}
+
 // A private scratch directory for the sockets and the initramfs. It names its
 // owner, so that the directories of runners that could not clean up (killed
-// with SIGKILL) are removed by the next run.
+// with SIGKILL) are removed by the next run in the same PID namespace.
 class WorkDir {
  public:
   WorkDir() {
@@ -38,7 +46,7 @@ class WorkDir {
       throw std::system_error(errno, std::generic_category(), "mkdtemp");
     }
     path_ = tmpl;
-    std::ofstream(path_ / "owner") << ::getpid() << "\n";
+    std::ofstream(path_ / "owner") << owner_id(::getpid()) << "\n";
   }
   WorkDir(const WorkDir&) = delete;
   WorkDir& operator=(const WorkDir&) = delete;
@@ -53,11 +61,13 @@ class WorkDir {
  private:
   static void remove_orphans() {
     std::error_code ec;
+    const std::string our_ns = owner_id(0).substr(2);
     for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
       if (!e.path().filename().string().starts_with("edulab.")) continue;
       std::ifstream owner(e.path() / "owner");
       pid_t pid = 0;
-      if (!(owner >> pid) || pid <= 0) continue;
+      std::string ns;
+      if (!(owner >> pid >> ns) || pid <= 0 || ns != our_ns || ns == "?") continue;
       if (::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
     }
   }
@@ -93,7 +103,7 @@ int run(RunOptions o, TerminationSignals& signals) {
   scenario.kernel_image = stage.kernel.string();
   scenario.initramfs = initrd.string();
   scenario.interactive = interactive;
-  const AccelChoice accel = choose_accel(o, stage, default_accel_cache());
+  const AccelChoice accel = choose_accel(o, stage, default_accel_cache(), signals.fd());
   if (!accel.notice.empty()) std::cerr << accel.notice << std::endl;
   scenario.accel = accel.accel;
 
@@ -152,7 +162,10 @@ int run(RunOptions o, TerminationSignals& signals) {
                    secs};
     const fs::path out(o.verdict_json);
     if (out.has_parent_path()) fs::create_directories(out.parent_path());
-    std::ofstream(out) << verdict_json(v, r.evidence, facts).dump(2) << "\n";
+    // Log lines are not always valid UTF-8: replace, never throw.
+    std::ofstream(out) << verdict_json(v, r.evidence, facts)
+                              .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                       << "\n";
   }
   if (v.outcome != Outcome::completed) {
     if (!v.excerpt.empty()) {

@@ -18,28 +18,40 @@ std::string default_memory(Arch arch, KernelFlavour kernel) {
 }
 
 std::uint64_t memory_mib(const std::string& size) {
-  std::uint64_t n = 0;
-  std::size_t i = 0;
-  for (; i < size.size() && size[i] >= '0' && size[i] <= '9'; ++i)
-    n = n * 10 + static_cast<std::uint64_t>(size[i] - '0');
-  const std::string unit = size.substr(i);
-  if (i == 0 || unit.size() > 1) throw std::invalid_argument("bad memory size '" + size + "'");
+  // QEMU takes a decimal number with an optional suffix: "1.5G", "256", "512M".
+  std::size_t used = 0;
+  double n = 0;
+  try {
+    n = std::stod(size, &used);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("bad memory size '" + size + "'");
+  }
+  const std::string unit = size.substr(used);
+  if (n < 0 || unit.size() > 1 || size.front() < '0' || size.front() > '9') {
+    throw std::invalid_argument("bad memory size '" + size + "'");
+  }
+  double mib = 0;
   switch (unit.empty() ? 'M' : unit[0]) {
     case 'k':
     case 'K':
-      return n / 1024;
+      mib = n / 1024;
+      break;
     case 'm':
     case 'M':
-      return n;
+      mib = n;
+      break;
     case 'g':
     case 'G':
-      return n * 1024;
+      mib = n * 1024;
+      break;
     case 't':
     case 'T':
-      return n * 1024 * 1024;
+      mib = n * 1024 * 1024;
+      break;
     default:
       throw std::invalid_argument("bad memory size '" + size + "'");
   }
+  return static_cast<std::uint64_t>(mib);
 }
 
 std::string plan_memory(const RunOptions& o, std::uint64_t payload_bytes) {

@@ -345,20 +345,26 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
   // seconds to arrive, so the report shows where the guest hung; what the
   // log held before the request is what the verdict is judged on.
   std::optional<Clock::time_point> dump_deadline;
-  bool* limit_flag = nullptr;
   auto hit_limit = [&](bool& flag) {
+    flag = true;  // whatever happens next, this run hit its limit
+    // The streamer forwards requests while it runs: it has sent records and
+    // the guest has not reported its end (after which lab-kmsg is gone).
     Stream* k = stream_of(Channel::kmsg);
-    if (k != nullptr && k->conn.valid() && limits.dump_wait_s > 0) {
-      limit_flag = &flag;
-      ev.console_judged = ev_console_size();
-      ev.kmsg_judged = kmsg.text().size();
-      ev.task_dump_requested = true;
-      send_to(Channel::kmsg, "sysrq w\nsysrq t\n");
-      dump_deadline = Clock::now() + std::chrono::seconds(limits.dump_wait_s);
-    } else {
-      flag = true;
+    const bool streamer = k != nullptr && k->conn.valid() && kmsg.records() > 0 &&
+                          !ev.guest_status && limits.dump_wait_s > 0;
+    if (!streamer) {
       stop_qemu();
+      return;
     }
+    // What is already on its way belongs before the cut.
+    for (Channel ch : {Channel::kmsg, Channel::console}) {
+      if (Stream* st = stream_of(ch); st != nullptr && st->conn.valid()) read_stream(*st);
+    }
+    ev.console_judged = ev_console_size();
+    ev.kmsg_judged = kmsg.text().size();
+    ev.task_dump_requested = true;
+    send_to(Channel::kmsg, "sysrq w\nsysrq t\n");
+    dump_deadline = Clock::now() + std::chrono::seconds(limits.dump_wait_s);
   };
 
   while (!qemu_gone) {
@@ -399,7 +405,6 @@ SessionResult run_session(Scenario& scenario, const fs::path& workdir, const Ses
     now = Clock::now();
     if (dump_deadline) {
       if (now >= *dump_deadline) {
-        *limit_flag = true;
         stop_qemu();
         break;
       }

@@ -58,19 +58,21 @@ static void lab_splat_spin(void)
 		mdelay(1);
 }
 
-static noinline void lab_splat_oops(int *volatile p)
+static noinline void lab_splat_oops(int *p)
 {
-	*p = 1;
+	OPTIMIZER_HIDE_VAR(p);	/* a real store through NULL, not a trap */
+	WRITE_ONCE(*p, 1);
 }
 
 static noinline int lab_splat_uaf(void)
 {
-	char *volatile p = kmalloc(64, GFP_KERNEL);
+	char *p = kmalloc(64, GFP_KERNEL);
 
 	if (!p)
 		return -ENOMEM;
 	kfree(p);
-	return p[8];
+	OPTIMIZER_HIDE_VAR(p);
+	return READ_ONCE(p[8]);
 }
 
 static int __init lab_splat_init(void)

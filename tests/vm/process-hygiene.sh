@@ -29,6 +29,8 @@ start() {
 }
 
 start
+sleep 3 # QEMU connected to the runner's sockets and booting (before that,
+        # a dead runner's refused sockets would end QEMU anyway)
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 sleep 2

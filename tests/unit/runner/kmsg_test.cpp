@@ -19,6 +19,12 @@ TEST(Kmsg, DropsDictionaryLinesAndUnescapes) {
   EXPECT_EQ(d.text(), "[    0.000010] pci 0000:00:01.0: a\\b\n");
 }
 
+TEST(Kmsg, DictionaryLinesOfARepeatedRecordAreDropped) {
+  KmsgDecoder d;
+  d.feed("6,1,1,-;a\n SUBSYSTEM=pci\n6,1,1,-;a\n SUBSYSTEM=pci\n");
+  EXPECT_EQ(d.text(), "[    0.000001] a\n");
+}
+
 TEST(Kmsg, SplitsMultiLineRecords) {
   KmsgDecoder d;
   d.feed("4,7,2000000,-;first\\x0asecond\n");
@@ -46,6 +52,9 @@ TEST(Kmsg, RepeatsAreDroppedAndGapsCounted) {
 TEST(Kmsg, PlainTextIsKeptAsIs) {
   // The fallback: a guest without lab-kmsg dumps dmesg's text on the port.
   KmsgDecoder d;
-  d.feed("[    1.000000] plain dmesg line\n");
-  EXPECT_EQ(d.text(), "[    1.000000] plain dmesg line\n");
+  d.feed("[    1.000000] plain dmesg line\nunreferenced object 0xffff8880 (size 64):\n"
+         "  backtrace:\n    kmalloc_trace+0x2a/0x60\n");
+  EXPECT_EQ(d.text(),
+            "[    1.000000] plain dmesg line\nunreferenced object 0xffff8880 (size 64):\n"
+            "  backtrace:\n    kmalloc_trace+0x2a/0x60\n");
 }

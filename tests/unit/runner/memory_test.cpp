@@ -19,6 +19,7 @@ TEST(Memory, ParsesQemuSizes) {
   EXPECT_EQ(memory_mib("2G"), 2048U);
   EXPECT_EQ(memory_mib("1t"), 1024U * 1024U);
   EXPECT_EQ(memory_mib("524288k"), 512U);
+  EXPECT_EQ(memory_mib("1.5G"), 1536U);
   EXPECT_THROW((void)memory_mib("lots"), std::invalid_argument);
   EXPECT_THROW((void)memory_mib("2GB"), std::invalid_argument);
 }

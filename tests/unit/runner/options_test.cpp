@@ -71,6 +71,7 @@ TEST(Options, NumbersAreRangeChecked) {
   EXPECT_EQ(parse_err({"--edu", "two"}).status, kExitRunnerError);
   EXPECT_EQ(parse_err({"--smp", "0"}).status, kExitRunnerError);
   EXPECT_EQ(parse_ok({"--mem", "2G"}).memory, "2G");
+  EXPECT_EQ(parse_ok({"--mem", "1.5G"}).memory, "1.5G");
   EXPECT_EQ(parse_err({"--mem", "lots"}).status, kExitRunnerError);
 }
 

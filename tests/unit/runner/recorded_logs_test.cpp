@@ -75,16 +75,16 @@ TEST_P(RecordedSplat, IsAKernelProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Logs, RecordedSplat,
-    testing::Values(Splat{"x86_64-warn.log", R"(WARNING: CPU: \d+ PID: \d+ at .*lab_splat\.c)"},
-                    Splat{"x86_64-refcount.log", R"(refcount_t: decrement hit 0)"},
-                    Splat{"x86_64-list.log", R"(list_add double add)"},
-                    Splat{"x86_64-oops.log", R"(BUG: kernel NULL pointer dereference)"},
+    testing::Values(
+        Splat{"x86_64-warn.log", R"(WARNING: CPU: \d+ PID: \d+ at .*lab_splat\.c)"},
+        Splat{"x86_64-refcount.log", R"(refcount_t: decrement hit 0)"},
+        Splat{"x86_64-list.log", R"(list_add double add)"},
+        Splat{"x86_64-oops.log", R"(BUG: kernel NULL pointer dereference)"},
         Splat{"x86_64-softlockup.log", R"(watchdog: BUG: soft lockup - CPU#0 stuck)"},
         Splat{"x86_64-hungtask.log", R"(INFO: task insmod:\d+ blocked for more than 2 seconds)"},
         Splat{"x86_64-rcu.log", R"(rcu: INFO: rcu_\w+ detected stalls)"},
-                    Splat{"aarch64-warn.log", R"(WARNING: CPU: \d+ PID: \d+ at .*lab_splat\.c)"},
-                    Splat{"aarch64-oops.log",
-                          R"(Unable to handle kernel NULL pointer dereference)"}),
+        Splat{"aarch64-warn.log", R"(WARNING: CPU: \d+ PID: \d+ at .*lab_splat\.c)"},
+        Splat{"aarch64-oops.log", R"(Unable to handle kernel NULL pointer dereference)"}),
     [](const testing::TestParamInfo<Splat>& i) { return test_name(i.param.file); });
 
 // A guest hung in the kernel (insmod sleeping uninterruptibly): the runner's
