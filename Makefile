@@ -135,7 +135,7 @@ _test:
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12-rt
 	@$(SUBMAKE) _lint
 	@rm -rf $(BUILD)/test-results && mkdir -p $(BUILD)/test-results
-	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j1 \
+	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j2 \
 		--output-junit $(BUILD)/test-results/ctest-test.xml
 
 _test-debug:

@@ -26,8 +26,12 @@
  *   insmod lab_splat.ko splat=lockdep    takes two locks in both orders (lockdep)
  *   insmod lab_splat.ko splat=leak       leaks an allocation (kmemleak's next
  *                                        scan reports it, 5 s later at the earliest)
+ *   insmod lab_splat.ko splat=dmaapi     unmaps a streaming mapping with the
+ *                                        wrong size (DMA-API debug)
  */
 #include <linux/delay.h>
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -40,7 +44,7 @@
 static char *splat = "warn";
 module_param(splat, charp, 0444);
 MODULE_PARM_DESC(splat,
-		 "what to report: warn, refcount, list, oops, hang, softlockup, rcu, uaf, lockdep or leak");
+		 "what to report: warn, refcount, list, oops, hang, softlockup, rcu, uaf, lockdep, leak or dmaapi");
 
 static unsigned int seconds = 600;
 module_param(seconds, uint, 0444);
@@ -73,6 +77,35 @@ static noinline int lab_splat_uaf(void)
 	kfree(p);
 	OPTIMIZER_HIDE_VAR(p);
 	return READ_ONCE(p[8]);
+}
+
+/* A device of our own to map for: a root device given a 32-bit DMA mask. */
+static int lab_splat_dmaapi(void)
+{
+	struct device *dev = root_device_register("lab_splat");
+	dma_addr_t addr;
+	void *buf;
+	int ret = -ENOMEM;
+
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(32));
+	if (ret)
+		goto out_dev;
+	buf = kmalloc(256, GFP_KERNEL);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out_dev;
+	}
+	addr = dma_map_single(dev, buf, 256, DMA_TO_DEVICE);
+	ret = dma_mapping_error(dev, addr);
+	if (!ret)
+		dma_unmap_single(dev, addr, 128, DMA_TO_DEVICE);	/* wrong size */
+	kfree(buf);
+out_dev:
+	root_device_unregister(dev);
+	return ret;
 }
 
 static int __init lab_splat_init(void)
@@ -115,6 +148,11 @@ static int __init lab_splat_init(void)
 		mutex_lock(&lab_splat_a);	/* B then A: the inverse order */
 		mutex_unlock(&lab_splat_a);
 		mutex_unlock(&lab_splat_b);
+	} else if (!strcmp(splat, "dmaapi")) {
+		int ret = lab_splat_dmaapi();
+
+		if (ret)
+			return ret;
 	} else if (!strcmp(splat, "leak")) {
 		lab_splat_leaked = kmalloc(128, GFP_KERNEL);
 		lab_splat_leaked = NULL;	/* the only reference, gone */

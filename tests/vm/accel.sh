@@ -22,7 +22,7 @@ tcg)
 		grep -q 'KVM does not run guests on this host' <<<"$out" ||
 			echo "accel: note: no fallback notice (KVM not openable here)"
 	fi
-	out=$("$runner" --accel kvm --boot-timeout 30 --timeout 60 -- true 2>&1)
+	out=$("$runner" --accel kvm --boot-timeout 10 --timeout 60 -- true 2>&1)
 	status=$?
 	printf '%s\n' "$out" | tail -5
 	[[ $status -eq 121 ]] || { echo "accel: --accel kvm exited $status, expected 121" >&2; exit 1; }
