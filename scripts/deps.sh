@@ -33,8 +33,8 @@ pkgs=(
 	gnuplot-nox
 	# dynamically linked tools the runner tests copy into the guest
 	# (--add-binary): strace, and fio, whose ~80 MB of libraries test payload
-	# sizing; util-linux's script(1) gives the interactive-shell test a terminal
-	strace fio bsdutils
+	# sizing
+	strace fio
 	# module BTF: the 6.12 headers ship a vmlinux, so kbuild runs pahole
 	pahole
 	# 32-bit ABI (compat_ioctl) test programs: Debian's i686 cross compiler,
