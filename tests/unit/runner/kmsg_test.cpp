@@ -52,8 +52,9 @@ TEST(Kmsg, RepeatsAreDroppedAndGapsCounted) {
 TEST(Kmsg, PlainTextIsKeptAsIs) {
   // The fallback: a guest without lab-kmsg dumps dmesg's text on the port.
   KmsgDecoder d;
-  d.feed("[    1.000000] plain dmesg line\nunreferenced object 0xffff8880 (size 64):\n"
-         "  backtrace:\n    kmalloc_trace+0x2a/0x60\n");
+  d.feed(
+      "[    1.000000] plain dmesg line\nunreferenced object 0xffff8880 (size 64):\n"
+      "  backtrace:\n    kmalloc_trace+0x2a/0x60\n");
   EXPECT_EQ(d.text(),
             "[    1.000000] plain dmesg line\nunreferenced object 0xffff8880 (size 64):\n"
             "  backtrace:\n    kmalloc_trace+0x2a/0x60\n");

@@ -11,31 +11,18 @@
 #include <gtest/gtest.h>
 
 #include "exit_codes.hpp"
+#include "recorded_run.hpp"
 #include "verdict.hpp"
 
 using namespace edulab;
 
 namespace {
 
-struct Recorded {
-  std::string console, kmsg, qemu;
-};
-
-Recorded load(const std::string& name) {
-  std::ifstream in(std::string(EDULAB_TEST_DATA) + "/recorded/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string m1 = "\n----- kernel log (streamed by the guest from /dev/kmsg) -----\n";
-  const std::string m2 = "\n----- QEMU output -----\n";
-  const auto a = all.find(m1);
-  const auto b = all.find(m2);
-  EXPECT_NE(a, std::string::npos) << name;
-  EXPECT_NE(b, std::string::npos) << name;
-  return {all.substr(0, a), all.substr(a + m1.size(), b - a - m1.size()),
-          all.substr(b + m2.size())};
+RecordedRun load(const std::string& name) {
+  return load_recorded_run("recorded/" + name);
 }
 
-Evidence evidence_of(const Recorded& r) {
+Evidence evidence_of(const RecordedRun& r) {
   Evidence e;
   e.ready = true;
   e.guest_status = 0;

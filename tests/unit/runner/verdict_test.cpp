@@ -1,40 +1,16 @@
 #include "verdict.hpp"
 
 #include <array>
-#include <fstream>
-#include <iterator>
 
 #include <gtest/gtest.h>
 
 #include "exit_codes.hpp"
+#include "recorded_run.hpp"
 #include "session.hpp"
 
 using namespace edulab;
 
 namespace {
-
-// Recorded with `run_qemu.sh --log`: console, then dmesg, then QEMU output.
-struct RecordedRun {
-  std::string console, kmsg, qemu;
-};
-
-RecordedRun load(const std::string& name) {
-  std::ifstream in(std::string(EDULAB_TEST_DATA) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // Recorded before and after the log was streamed from /dev/kmsg.
-  std::string m1 = "\n----- kernel log (streamed by the guest from /dev/kmsg) -----\n";
-  if (all.find(m1) == std::string::npos) {
-    m1 = "\n----- dmesg (dumped by the guest after the command) -----\n";
-  }
-  const std::string m2 = "\n----- QEMU output -----\n";
-  const auto a = all.find(m1);
-  const auto b = all.find(m2);
-  EXPECT_NE(a, std::string::npos);
-  EXPECT_NE(b, std::string::npos);
-  return {all.substr(0, a), all.substr(a + m1.size(), b - a - m1.size()),
-          all.substr(b + m2.size())};
-}
 
 Evidence clean_completion(int status) {
   Evidence e;
@@ -47,7 +23,7 @@ Evidence clean_completion(int status) {
 }  // namespace
 
 TEST(Verdict, CleanRunReturnsTheCommandsStatus) {
-  const auto rec = load("clean-boot.log");
+  const auto rec = load_recorded_run("clean-boot.log");
   Evidence e = clean_completion(7);
   e.console = rec.console;
   e.kmsg = rec.kmsg;
@@ -59,14 +35,14 @@ TEST(Verdict, CleanRunReturnsTheCommandsStatus) {
 }
 
 TEST(Verdict, CleanBootLogHasNoFalsePositives) {
-  const auto rec = load("clean-boot.log");
+  const auto rec = load_recorded_run("clean-boot.log");
   EXPECT_GT(rec.kmsg.size(), 10000U) << "fixture should be a full dmesg";
   EXPECT_TRUE(find_kernel_problems(rec.kmsg).empty());
   EXPECT_TRUE(find_kernel_problems(rec.console).empty());
 }
 
 TEST(Verdict, RecordedGuestPanicIsAnOops) {
-  const auto rec = load("guest-panic.log");
+  const auto rec = load_recorded_run("guest-panic.log");
   Evidence e;
   e.ready = true;  // the panic hit while the command ran
   e.console = rec.console;
@@ -81,7 +57,7 @@ TEST(Verdict, RecordedGuestPanicIsAnOops) {
 }
 
 TEST(Verdict, RecordedQemuHardwareErrorIsACrash) {
-  const auto rec = load("qemu-hardware-error.log");
+  const auto rec = load_recorded_run("qemu-hardware-error.log");
   Evidence e;
   e.ready = true;
   e.console = rec.console;
