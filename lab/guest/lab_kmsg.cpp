@@ -35,7 +35,7 @@ std::string find_port(const std::string& name) {
       std::ifstream f(e.path() / "name");
       std::string n;
       if (std::getline(f, n) && n == name) {
-        const std::string dev = "/dev/" + e.path().filename().string();
+        std::string dev = "/dev/" + e.path().filename().string();
         if (fs::exists(dev)) return dev;
       }
     }
@@ -87,9 +87,9 @@ int main(int argc, char** argv) {
   const int port = ::open(dev.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
   const int kmsg = ::open("/dev/kmsg", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (port < 0 || kmsg < 0) {
-    // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread
-    std::fprintf(stderr, "lab-kmsg: cannot open %s: %s\n", port < 0 ? dev.c_str() : "/dev/kmsg",
-                 std::strerror(errno));
+    const char* what = port < 0 ? dev.c_str() : "/dev/kmsg";
+    std::fprintf(stderr, "lab-kmsg: cannot open %s: %s\n", what,
+                 std::strerror(errno));  // NOLINT(concurrency-mt-unsafe): one thread
     return 1;
   }
   std::array<char, 8192> rec{};  // a record is at most 8 KiB (CONSOLE_EXT_LOG_MAX)

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -31,13 +32,13 @@ constexpr const char* kProbeMarker = "LAB-KVM-PROBE-OK";
 std::string host_machine() {
   utsname u{};
   ::uname(&u);
-  return std::string(static_cast<const char*>(u.machine));
+  return {static_cast<const char*>(u.machine)};
 }
 
 std::string host_release() {
   utsname u{};
   ::uname(&u);
-  return std::string(static_cast<const char*>(u.release));
+  return {static_cast<const char*>(u.release)};
 }
 
 fs::path find_in_path(const std::string& name) {
@@ -77,6 +78,23 @@ std::string probe_key(const fs::path& qemu, const fs::path& kernel) {
 }
 
 // Boots busybox under KVM and waits for it to print the marker.
+// Removes a directory tree when it goes out of scope.
+class ScopedDir {
+ public:
+  explicit ScopedDir(fs::path dir) : dir_(std::move(dir)) {}
+  ScopedDir(const ScopedDir&) = delete;
+  ScopedDir& operator=(const ScopedDir&) = delete;
+  ScopedDir(ScopedDir&&) = delete;
+  ScopedDir& operator=(ScopedDir&&) = delete;
+  ~ScopedDir() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+ private:
+  fs::path dir_;
+};
+
 enum class Probe { kvm_works, kvm_fails, undecided };
 
 Probe probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, int stop_fd,
@@ -87,13 +105,7 @@ Probe probe_kvm(const fs::path& qemu, const Stage& stage, unsigned timeout_s, in
     return Probe::undecided;
   }
   const fs::path dir = tmpl;
-  struct Cleanup {
-    fs::path d;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
-  } cleanup{dir};
+  const ScopedDir cleanup(dir);
   {
     CpioArchive cpio;
     cpio.add_host_path(stage.rootfs / "bin" / "busybox", "/bin/busybox");

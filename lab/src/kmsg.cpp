@@ -67,7 +67,7 @@ void KmsgDecoder::decode_line(std::string_view line) {
   }
   // PRIO,SEQ,USEC,FLAGS[,more fields]
   std::string_view fields = line.substr(0, semi);
-  std::string_view parts[3];
+  std::array<std::string_view, 3> parts{};
   for (auto& part : parts) {
     const auto comma = fields.find(',');
     part = fields.substr(0, comma);
@@ -81,7 +81,7 @@ void KmsgDecoder::decode_line(std::string_view line) {
     return;
   }
   if (have_seq_ && seq < next_seq_) {  // seen already (the guest reopened /dev/kmsg)
-    after_record_ = true;               // its dictionary lines follow
+    after_record_ = true;              // its dictionary lines follow
     return;
   }
   if (have_seq_ && seq > next_seq_) lost_ += seq - next_seq_;

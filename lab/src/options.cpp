@@ -130,8 +130,9 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
                  "guest memory, QEMU -m syntax (default 256M; 512M on "
                  "aarch64 and for the debug kernel)")
       ->check([](const std::string& v) {
-        return std::regex_match(v, std::regex("[0-9]+(\\.[0-9]+)?[kKmMgGtT]?")) ? std::string{}
-                                                                    : "expected e.g. 256M or 2G";
+        return std::regex_match(v, std::regex("[0-9]+(\\.[0-9]+)?[kKmMgGtT]?"))
+                   ? std::string{}
+                   : "expected e.g. 256M or 2G";
       });
   app.add_option("--smp", o.smp, "number of guest CPUs")
       ->check(CLI::Range(1U, 8U))

@@ -55,8 +55,8 @@ std::uint64_t memory_mib(const std::string& size) {
 }
 
 std::string plan_memory(const RunOptions& o, std::uint64_t payload_bytes) {
-  constexpr std::uint64_t kMiB = 1024 * 1024;
-  constexpr std::uint64_t kLargestAuto = 16 * 1024;  // MiB: beyond that, an initramfs is wrong
+  constexpr std::uint64_t kMiB = 1024ULL * 1024;
+  constexpr std::uint64_t kLargestAuto = 16ULL * 1024;  // MiB: beyond that, an initramfs is wrong
   const std::uint64_t base = memory_mib(default_memory(o.arch, o.kernel));
   const std::uint64_t payload = (payload_bytes + kMiB - 1) / kMiB;
   const std::uint64_t needed = (base + 2 * payload + 63) / 64 * 64;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <type_traits>
 
 namespace edulab {
 
@@ -78,23 +79,39 @@ std::string seconds(double s) {
   return buf.data();
 }
 
+// ` key="value"`, the value escaped.
+std::string attr(const char* key, const std::string& value) {
+  std::string a = " ";
+  a += key;
+  a += "=\"";
+  a += xml_escape(value);
+  a += '"';
+  return a;
+}
+
+template <typename Number>
+requires std::is_arithmetic_v<Number> std::string attr(const char* key, Number value) {
+  return attr(key, std::to_string(value));
+}
+
 }  // namespace
 
 std::string junit_xml(const GtestSummary& s, const std::string& scenario) {
   // Suites in first-seen order, each with its cases.
   std::vector<std::pair<std::string, std::vector<const GtestCase*>>> suites;
   for (const auto& c : s.cases) {
-    if (suites.empty() || suites.back().first != c.suite)
+    if (suites.empty() || suites.back().first != c.suite) {
       suites.emplace_back(c.suite, std::vector<const GtestCase*>{});
+    }
     suites.back().second.push_back(&c);
   }
   double total = 0;
   for (const auto& c : s.cases)
     total += c.seconds;
-  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  x += "<testsuites name=\"" + xml_escape(scenario) + "\" tests=\"" +
-       std::to_string(s.cases.size()) + "\" failures=\"" + std::to_string(s.failures) +
-       "\" skipped=\"" + std::to_string(s.skipped) + "\" time=\"" + seconds(total) + "\">\n";
+  std::string x = R"(<?xml version="1.0" encoding="UTF-8"?>)";
+  x += "\n<testsuites" + attr("name", scenario) + attr("tests", s.cases.size()) +
+       attr("failures", s.failures) + attr("skipped", s.skipped) + attr("time", seconds(total)) +
+       ">\n";
   for (const auto& [suite, cases] : suites) {
     int failures = 0;
     int skipped = 0;
@@ -104,13 +121,15 @@ std::string junit_xml(const GtestSummary& s, const std::string& scenario) {
       skipped += c->result == GtestCase::Result::skipped ? 1 : 0;
       time += c->seconds;
     }
-    const std::string name = scenario + "/" + suite;
-    x += "  <testsuite name=\"" + xml_escape(name) + "\" tests=\"" + std::to_string(cases.size()) +
-         "\" failures=\"" + std::to_string(failures) + "\" errors=\"0\" skipped=\"" +
-         std::to_string(skipped) + "\" time=\"" + seconds(time) + "\">\n";
+    std::string name = scenario;
+    name += '/';
+    name += suite;
+    x += "  <testsuite" + attr("name", name) + attr("tests", cases.size()) +
+         attr("failures", failures) + attr("errors", 0) + attr("skipped", skipped) +
+         attr("time", seconds(time)) + ">\n";
     for (const auto* c : cases) {
-      x += "    <testcase classname=\"" + xml_escape(name) + "\" name=\"" + xml_escape(c->name) +
-           "\" time=\"" + seconds(c->seconds) + "\"";
+      x += "    <testcase" + attr("classname", name) + attr("name", c->name) +
+           attr("time", seconds(c->seconds));
       if (c->result == GtestCase::Result::passed) {
         x += "/>\n";
         continue;
@@ -120,8 +139,7 @@ std::string junit_xml(const GtestSummary& s, const std::string& scenario) {
         x += "      <skipped/>\n";
       } else {
         for (const auto& f : c->failures) {
-          const std::string first = f.substr(0, f.find('\n'));
-          x += "      <failure message=\"" + xml_escape(first) + "\">" + xml_escape(f) +
+          x += "      <failure" + attr("message", f.substr(0, f.find('\n'))) + ">" + xml_escape(f) +
                "</failure>\n";
         }
       }

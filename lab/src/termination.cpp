@@ -7,6 +7,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 namespace edulab {
 
 namespace {
@@ -24,8 +26,8 @@ sigset_t termination_set() {
 
 TerminationSignals::TerminationSignals() {
   const sigset_t set = termination_set();
-  if (::sigprocmask(SIG_BLOCK, &set, &old_mask_) != 0) {
-    throw std::system_error(errno, std::generic_category(), "sigprocmask");
+  if (const int err = ::pthread_sigmask(SIG_BLOCK, &set, &old_mask_); err != 0) {
+    throw std::system_error(err, std::generic_category(), "pthread_sigmask");
   }
   fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
@@ -33,10 +35,10 @@ TerminationSignals::TerminationSignals() {
 
 TerminationSignals::~TerminationSignals() {
   ::close(fd_);
-  ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
-std::optional<int> TerminationSignals::take() {
+std::optional<int> TerminationSignals::take() const {
   signalfd_siginfo info{};
   for (;;) {
     const ssize_t n = ::read(fd_, &info, sizeof(info));
@@ -48,13 +50,13 @@ std::optional<int> TerminationSignals::take() {
 
 void TerminationSignals::unblock_in_child() {
   const sigset_t set = termination_set();
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
 void TerminationSignals::reraise(int sig) {
   ::signal(sig, SIG_DFL);
   const sigset_t set = termination_set();
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   ::raise(sig);
   std::_Exit(128 + sig);  // not reached: the default action ends us
 }

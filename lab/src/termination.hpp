@@ -6,9 +6,8 @@
 // is re-raised.
 #pragma once
 
+#include <csignal>
 #include <optional>
-
-#include <signal.h>
 
 namespace edulab {
 
@@ -22,7 +21,7 @@ class TerminationSignals {
   // Readable when one of the signals is pending.
   [[nodiscard]] int fd() const { return fd_; }
   // The pending signal, if any (consumes it).
-  std::optional<int> take();
+  [[nodiscard]] std::optional<int> take() const;
 
   // In a forked child before exec: the signal mask survives exec, QEMU must
   // not start with SIGINT/SIGTERM blocked.

@@ -52,7 +52,6 @@ MODULE_PARM_DESC(seconds, "how long splat=hang sleeps, softlockup and rcu spin")
 
 static DEFINE_MUTEX(lab_splat_a);
 static DEFINE_MUTEX(lab_splat_b);
-static void *lab_splat_leaked;
 
 static void lab_splat_spin(void)
 {
@@ -154,8 +153,12 @@ static int __init lab_splat_init(void)
 		if (ret)
 			return ret;
 	} else if (!strcmp(splat, "leak")) {
-		lab_splat_leaked = kmalloc(128, GFP_KERNEL);
-		lab_splat_leaked = NULL;	/* the only reference, gone */
+		void *p = kmalloc(128, GFP_KERNEL);
+
+		/* Used, so the compiler keeps the allocation; then forgotten. */
+		OPTIMIZER_HIDE_VAR(p);
+		if (p)
+			memset(p, 0x5a, 128);
 	} else {
 		pr_err("lab_splat: unknown splat '%s'\n", splat);
 		return -EINVAL;

@@ -10,7 +10,7 @@
 using namespace edulab;
 
 namespace {
-constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMiB = 1024ULL * 1024;
 }
 
 TEST(Memory, ParsesQemuSizes) {

@@ -70,6 +70,11 @@ INSTANTIATE_TEST_SUITE_P(
         Splat{"x86_64-softlockup.log", R"(watchdog: BUG: soft lockup - CPU#0 stuck)"},
         Splat{"x86_64-hungtask.log", R"(INFO: task insmod:\d+ blocked for more than 2 seconds)"},
         Splat{"x86_64-rcu.log", R"(rcu: INFO: rcu_\w+ detected stalls)"},
+        // The debug kernel's detectors.
+        Splat{"x86_64-debug-uaf.log", R"(BUG: KASAN: use-after-free in lab_splat_uaf)"},
+        Splat{"x86_64-debug-lockdep.log", R"(WARNING: possible circular locking dependency)"},
+        Splat{"x86_64-debug-dmaapi.log",
+              R"(DMA-API: +lab_splat: device driver frees DMA memory with different size)"},
         Splat{"aarch64-warn.log", R"(WARNING: CPU: \d+ PID: \d+ at .*lab_splat\.c)"},
         Splat{"aarch64-oops.log", R"(Unable to handle kernel NULL pointer dereference)"}),
     [](const testing::TestParamInfo<Splat>& i) { return test_name(i.param.file); });
