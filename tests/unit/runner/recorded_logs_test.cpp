@@ -73,6 +73,7 @@ INSTANTIATE_TEST_SUITE_P(
         // The debug kernel's detectors.
         Splat{"x86_64-debug-uaf.log", R"(BUG: KASAN: use-after-free in lab_splat_uaf)"},
         Splat{"x86_64-debug-lockdep.log", R"(WARNING: possible circular locking dependency)"},
+        Splat{"x86_64-debug-leak.log", R"(kmemleak: \d+ new suspected memory leaks)"},
         Splat{"x86_64-debug-dmaapi.log",
               R"(DMA-API: +lab_splat: device driver frees DMA memory with different size)"},
         Splat{"aarch64-warn.log", R"(WARNING: CPU: \d+ PID: \d+ at .*lab_splat\.c)"},
@@ -120,7 +121,8 @@ TEST_P(CleanBoot, HasNoFalsePositives) {
 
 INSTANTIATE_TEST_SUITE_P(Flavours, CleanBoot,
                          testing::Values("x86_64-clean.log", "aarch64-clean.log",
-                                         "x86_64-6.12-clean.log", "x86_64-6.12-rt-clean.log"),
+                                         "x86_64-6.12-clean.log", "x86_64-6.12-rt-clean.log",
+                                         "x86_64-debug-clean.log", "x86_64-min-clean.log"),
                          [](const testing::TestParamInfo<const char*>& i) {
                            return test_name(i.param);
                          });
