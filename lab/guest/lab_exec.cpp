@@ -13,6 +13,8 @@
 
 #include <unistd.h>
 
+#include <pthread.h>
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: lab-exec PROGRAM [ARGS...]\n");
@@ -23,7 +25,7 @@ int main(int argc, char** argv) {
   }
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
   execvp(argv[1], argv + 1);  // NOLINT(cppcoreguidelines-pro-bounds-pointer-arithmetic): argv
   // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread
   std::fprintf(stderr, "lab-exec: %s: %s\n", argv[1], std::strerror(errno));
