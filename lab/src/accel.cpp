@@ -238,9 +238,11 @@ AccelChoice choose_accel(const RunOptions& o, const Stage& stage, const fs::path
 
   const fs::path entry = cache_dir / probe_key(qemu, stage.kernel);
   std::string answer;
+  bool probed = false;
   if (std::ifstream in(entry); in && std::getline(in, answer) && !answer.empty()) {
     // cached
   } else {
+    probed = true;
     std::string why;
     const Probe p = probe_kvm(qemu, stage, probe_timeout_s, stop_fd, why);
     if (p == Probe::undecided) return {"tcg", ""};  // not cached: ask again next time
@@ -253,6 +255,9 @@ AccelChoice choose_accel(const RunOptions& o, const Stage& stage, const fs::path
     fs::rename(tmp, entry, ec);
   }
   if (answer == "kvm") return {"kvm", ""};
+  // Said when the probe decides; later runs use the cached answer quietly
+  // (the verdict JSON and the guest's lab.accel= still name it).
+  if (!probed) return {"tcg", ""};
   return {"tcg", "run_qemu: /dev/kvm is here but KVM does not run guests on this host: " +
                      answer.substr(answer.find(' ') + 1) + "; using TCG (cached in " +
                      entry.string() + ")"};
