@@ -10,7 +10,7 @@
 
 int main() {
   try {
-    edu::Device& dev = edu::default_device();
+    const edu::Device& dev = edu::default_device();
     if (!dev.identity().caps.has(edu::Cap::async)) {
       std::fprintf(stderr,
                    "edu-example-async: the driver does not offer asynchronous operations\n");

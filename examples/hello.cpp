@@ -14,7 +14,7 @@ int main() {
       std::printf("  edu%u at %s, DMA window %u bytes\n", d.index, d.pci_address.c_str(),
                   d.dma_window);
 
-    edu::Device& dev = edu::default_device();  // opened on first use
+    const edu::Device& dev = edu::default_device();  // opened on first use
     std::printf("10! mod 2^32 = %u\n", dev.factorial(10));
 
     // 3 windows' worth of data through the device and back.

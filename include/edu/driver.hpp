@@ -54,7 +54,7 @@ class UniqueFd {
   [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
   /// Gives up ownership and returns the descriptor.
   [[nodiscard]] int release() noexcept;
-  /// Closes the current descriptor and owns @p fd instead.
+  /// Closes the current descriptor and owns @p fd instead (reset(get()) keeps it).
   void reset(int fd = -1) noexcept;
 
  private:
@@ -165,8 +165,9 @@ class Device {
   /// True if a file is open.
   [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
-  /// Switches O_NONBLOCK on or off.
-  void set_nonblocking(bool on) const;
+  /// Switches O_NONBLOCK on or off. Not const: the flag belongs to the open
+  /// file, so it changes the behaviour of every holder of this Device.
+  void set_nonblocking(bool on);
 
   /// EDU_IOC_IDENTIFY.
   [[nodiscard]] Identity identify() const;

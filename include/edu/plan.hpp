@@ -50,6 +50,11 @@ inline constexpr std::size_t kMaxPinnedBytesPerCall = std::size_t{4} * 1024 * 10
 /// this many windows (about 1.6 s of loopback each) so progress is visible.
 inline constexpr std::size_t kProgressWindowsPerCall = 8;
 
+// A buffer that fits one DMA transfer (QEMU edu's window: 4095 bytes) never
+// pays for pinning by default, and a pinned call moves at least one window.
+static_assert(kPinnedThreshold >= 4095);
+static_assert(kMaxPinnedBytesPerCall >= 4095);
+
 /// "automatic", "staging", "pinned" or "read_write".
 [[nodiscard]] const char* to_string(CopyPath path) noexcept;
 

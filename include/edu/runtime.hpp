@@ -30,9 +30,15 @@
 namespace edu {
 
 /// An opened, identified device of the runtime: one open file of /dev/eduN
-/// plus its cached identity and a lazily mapped staging buffer. Obtained from
-/// Runtime::device(); owned by the Runtime. Thread-safe: copies that use the
-/// staging buffer serialise on an internal mutex.
+/// plus its cached identity, a lazily mapped staging buffer and a pool of
+/// files for asynchronous operations. Obtained from Runtime::device() (as a
+/// const reference: the Runtime owns it) or owned by the caller through
+/// Device::open().
+///
+/// Thread-safe: any number of threads may use one Device at once. Copies that
+/// use the staging buffer serialise on it; copy_through() serialises its use
+/// of the device buffer between the threads of the process (a mutex) and
+/// between processes (flock(2) on the node).
 class Device {
  public:
   /// Opens the device node of @p info and identifies it.
@@ -69,6 +75,9 @@ class Device {
   /// Opens a second, independent file of the same node (own staging buffer,
   /// own asynchronous-operation slot).
   [[nodiscard]] drv::Device open_file(drv::OpenOptions options = {}) const;
+  /// Files of finished asynchronous operations kept for reuse (at most
+  /// kAsyncFilePoolSize).
+  [[nodiscard]] std::size_t pooled_files() const;
 
  private:
   friend struct DeviceAccess;
@@ -77,7 +86,27 @@ class Device {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Files kept per Device for reuse by later asynchronous operations: opening
+/// a file costs the kernel a coherent staging buffer and a mapping.
+inline constexpr std::size_t kAsyncFilePoolSize = 8;
+
+/// What Runtime::refresh() found changed.
+struct DeviceChange {
+  /// Whether the device appeared or went away.
+  enum class Kind {
+    added,    ///< visible now, not before
+    removed,  ///< visible before (or its open file was hung up), gone now
+  };
+  Kind kind = Kind::added;  ///< what happened
+  DeviceInfo info;          ///< the device (as of the last discovery for removed ones)
+};
+
 /// A set of visible devices, opened lazily on first use. Thread-safe.
+///
+/// The set is discovered at construction; refresh() re-discovers it after a
+/// hotplug. Devices it opened stay alive until the Runtime is destroyed, so
+/// references from device() never dangle while the Runtime exists: the
+/// reference of a removed device reports ENODEV.
 class Runtime {
  public:
   /// Discovers devices per @p options (sysfs only; nothing is opened yet).
@@ -90,20 +119,27 @@ class Runtime {
   ~Runtime();
 
   /// Number of visible devices.
-  [[nodiscard]] std::size_t device_count() const noexcept;
+  [[nodiscard]] std::size_t device_count() const;
   /// sysfs information of the visible devices, in ordinal order.
-  [[nodiscard]] const std::vector<DeviceInfo>& devices() const noexcept;
+  [[nodiscard]] std::vector<DeviceInfo> devices() const;
   /// How many devices are present before EDU_VISIBLE_DEVICES filtering.
-  [[nodiscard]] std::size_t present_count() const noexcept;
+  [[nodiscard]] std::size_t present_count() const;
   /// The options discovery used.
   [[nodiscard]] const DiscoveryOptions& options() const noexcept;
 
   /// The device with ordinal @p ordinal, opened on first use.
   /// Throws errc::no_device (none visible / ordinal out of range).
-  [[nodiscard]] Device& device(std::size_t ordinal = 0);
+  [[nodiscard]] const Device& device(std::size_t ordinal = 0);
   /// The device /dev/eduN with N == @p index. Throws errc::device_not_visible
   /// if it exists but is filtered out, errc::no_device if it does not exist.
-  [[nodiscard]] Device& device_by_index(unsigned index);
+  [[nodiscard]] const Device& device_by_index(unsigned index);
+
+  /// Re-discovers the devices (after a hotplug): devices that appeared get
+  /// ordinals, removed ones lose theirs (ordinals are renumbered as discovery
+  /// orders them). An opened device whose file the driver hung up counts as
+  /// removed even if a device with its index came back (it is a new device).
+  /// Returns the changes, removals first.
+  std::vector<DeviceChange> refresh();
 
  private:
   struct Impl;
@@ -114,7 +150,7 @@ class Runtime {
 [[nodiscard]] Runtime& runtime();
 /// The process-wide default device: runtime().device(0), opened on first use.
 /// Throws errc::no_device ("is the driver loaded? try `modprobe edu`").
-[[nodiscard]] Device& default_device();
+[[nodiscard]] const Device& default_device();
 
 /// Options of the runtime copies.
 struct CopyOptions {
@@ -151,9 +187,12 @@ CopyResult copy_from_device(const Device& dev, std::uint64_t offset, std::span<s
 
 /// Streams @p src through the device into @p dst (loopback), any size, in
 /// window-sized pieces. The spans must have equal sizes (errc::size_mismatch).
-/// The staging and read_write paths take an exclusive flock(2) on the device
-/// node around each to/from pair, so cooperating processes do not clobber the
-/// device buffer in between; the pinned path is atomic per piece in the kernel.
+/// Every path uses the start of the device buffer as scratch: around each
+/// to/from pair (staging, read_write) or loopback call (pinned, whose pairs
+/// the kernel keeps together) it holds the Device's mutex (threads of this
+/// process) and an exclusive flock(2) on the node (other processes, which
+/// flock cannot tell apart from threads sharing one open file), so no copy
+/// clobbers another's data between its two halves.
 CopyResult copy_through(const Device& dev, std::span<const std::byte> src, std::span<std::byte> dst,
                         const CopyOptions& options = {});
 
@@ -184,9 +223,11 @@ MultiCopyResult copy_through_all(std::span<const std::byte> src, std::span<std::
 /// Each AsyncOp owns its own open file of the device (the kernel allows one
 /// asynchronous operation per open file), so any number can be in flight.
 /// Integrate into a poll loop with fd() (readable when done), then call
-/// ready() or wait(). Move-only. Destroying an unfinished AsyncOp closes its
-/// file, which waits in the kernel for the operation (bounded by its timeout);
-/// a from-device copy then does not write its destination.
+/// ready() or wait(). Move-only. A finished AsyncOp gives its file (and
+/// staging mapping) back to the Device's pool when destroyed, for the next
+/// operation. Destroying an unfinished one closes its file instead, which
+/// waits in the kernel for the operation (bounded by its timeout); a
+/// from-device copy then does not write its destination.
 class AsyncOp {
  public:
   /// What the operation does.

@@ -54,17 +54,19 @@ std::uint32_t wait_flags(WaitMode mode) {
   return bits;
 }
 
-std::uint32_t timeout_ms(std::chrono::milliseconds timeout, const std::string& op) {
+template <typename Operation>
+std::uint32_t timeout_ms(std::chrono::milliseconds timeout, const Operation& op) {
   if (timeout.count() < 0 || timeout > kMaxTimeout)
-    throw Error(make_error_code(errc::bad_argument), op,
+    throw Error(make_error_code(errc::bad_argument), op(),
                 "timeout must be 0 (driver default) .. 60000 ms, got " +
                     std::to_string(timeout.count()) + " ms");
   return static_cast<std::uint32_t>(timeout.count());
 }
 
-std::uint32_t dma_direction(Direction dir, const std::string& op) {
+template <typename Operation>
+std::uint32_t dma_direction(Direction dir, const Operation& op) {
   if (dir != Direction::to_device && dir != Direction::from_device)
-    throw Error(make_error_code(errc::bad_argument), op,
+    throw Error(make_error_code(errc::bad_argument), op(),
                 "the staging path moves data to_device or from_device only");
   return static_cast<std::uint32_t>(dir);
 }
@@ -74,9 +76,10 @@ std::uint64_t user_ptr(const void* p) noexcept {
   return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
 }
 
-off_t to_off(std::uint64_t offset, const std::string& op) {
+template <typename Operation>
+off_t to_off(std::uint64_t offset, const Operation& op) {
   if (offset > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()))
-    throw make_error(errc::out_of_window, op, Context::io);
+    throw make_error(errc::out_of_window, op(), Context::io);
   return static_cast<off_t>(offset);
 }
 
@@ -98,7 +101,8 @@ int UniqueFd::release() noexcept {
 }
 
 void UniqueFd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);  // close(2) on Linux releases the fd even on EINTR
+  // reset(get()) keeps the descriptor; close(2) on Linux releases it even on EINTR.
+  if (fd_ >= 0 && fd_ != fd) ::close(fd_);
   fd_ = fd;
 }
 
@@ -159,7 +163,7 @@ Device Device::adopt(UniqueFd fd, std::string name) {
   return {std::move(fd), std::move(name)};
 }
 
-void Device::set_nonblocking(bool on) const {
+void Device::set_nonblocking(bool on) {
   const int flags = ::fcntl(fd(), F_GETFL);
   if (flags < 0) throw make_errno_error(errno, "fcntl " + path_, Context::io);
   const int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
@@ -196,25 +200,25 @@ std::uint32_t Device::liveness(std::uint32_t value) const {
 
 std::uint32_t Device::factorial(std::uint32_t n, WaitMode wait,
                                 std::chrono::milliseconds timeout) const {
-  const std::string op = "factorial(" + std::to_string(n) + ") on " + path_;
+  const auto op = [&] { return "factorial(" + std::to_string(n) + ") on " + path_; };
   edu_factorial raw{};
   raw.input = n;
   raw.flags = wait_flags(wait);
   raw.timeout_ms = timeout_ms(timeout, op);
   if (const int err = do_ioctl(fd(), EDU_IOC_FACTORIAL, &raw))
-    throw make_errno_error(err, op, Context::ioctl);
+    throw make_errno_error(err, op(), Context::ioctl);
   return raw.result;
 }
 
 std::uint64_t Device::raise_irq(std::uint32_t status) const {
-  const std::string op = "raise interrupt " + detail::hex(status) + " on " + path_;
+  const auto op = [&] { return "raise interrupt " + detail::hex(status) + " on " + path_; };
   if (status == 0 || (status & kReservedIrqBits) != 0)
-    throw Error(make_error_code(errc::bad_argument), op,
+    throw Error(make_error_code(errc::bad_argument), op(),
                 "the status must be non-zero and must not use the driver's bits 0x1 and 0x100");
   edu_raise_irq raw{};
   raw.status = status;
   if (const int err = do_ioctl(fd(), EDU_IOC_RAISE_IRQ, &raw))
-    throw make_errno_error(err, op, Context::ioctl);
+    throw make_errno_error(err, op(), Context::ioctl);
   return raw.irq_count;
 }
 
@@ -233,22 +237,22 @@ Counters Device::stats() const {
 }
 
 std::size_t Device::pread(std::span<std::byte> dst, std::uint64_t offset) const {
-  const std::string op = "read " + path_;
+  const auto op = [&] { return "read " + path_; };
   const off_t off = to_off(offset, op);
   for (;;) {
     const ssize_t n = ::pread(fd(), dst.data(), dst.size(), off);
     if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno != EINTR) throw make_errno_error(errno, op, Context::io);
+    if (errno != EINTR) throw make_errno_error(errno, op(), Context::io);
   }
 }
 
 std::size_t Device::pwrite(std::span<const std::byte> src, std::uint64_t offset) const {
-  const std::string op = "write " + path_;
+  const auto op = [&] { return "write " + path_; };
   const off_t off = to_off(offset, op);
   for (;;) {
     const ssize_t n = ::pwrite(fd(), src.data(), src.size(), off);
     if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno != EINTR) throw make_errno_error(errno, op, Context::io);
+    if (errno != EINTR) throw make_errno_error(errno, op(), Context::io);
   }
 }
 
@@ -262,7 +266,7 @@ StagingMapping Device::map_staging(std::size_t length) const {
 
 void Device::dma_staging(Direction dir, std::uint64_t staging_offset, std::uint64_t device_offset,
                          std::uint64_t length, WaitMode wait) const {
-  const std::string op = "staging DMA " + std::string(to_string(dir)) + " on " + path_;
+  const auto op = [&] { return "staging DMA " + std::string(to_string(dir)) + " on " + path_; };
   edu_dma_staging raw{};
   raw.direction = dma_direction(dir, op);
   raw.flags = wait_flags(wait);
@@ -270,19 +274,21 @@ void Device::dma_staging(Direction dir, std::uint64_t staging_offset, std::uint6
   raw.device_offset = device_offset;
   raw.length = length;
   if (const int err = do_ioctl(fd(), EDU_IOC_DMA_STAGING, &raw))
-    throw make_errno_error(err, op, Context::ioctl);
+    throw make_errno_error(err, op(), Context::ioctl);
 }
 
 namespace {
 
 /// EDU_IOC_DMA_USER; a signal after partial progress yields a short count.
-std::size_t dma_user(int fd, edu_dma_user& raw, const std::string& op) {
+/// @p op names the operation (called only to build an error).
+template <typename Operation>
+std::size_t dma_user(int fd, edu_dma_user& raw, const Operation& op) {
   for (;;) {
     raw.done = 0;
     if (::ioctl(fd, EDU_IOC_DMA_USER, &raw) >= 0) return static_cast<std::size_t>(raw.done);
     const int err = errno;
     if (err == EINTR && raw.done > 0) return static_cast<std::size_t>(raw.done);
-    if (err != EINTR) throw make_errno_error(err, op, Context::ioctl);
+    if (err != EINTR) throw make_errno_error(err, op(), Context::ioctl);
   }
 }
 
@@ -296,7 +302,7 @@ std::size_t Device::dma_to_device(std::span<const std::byte> src,
   raw.src = user_ptr(src.data());
   raw.length = src.size();
   raw.device_offset = device_offset;
-  return dma_user(fd(), raw, "pinned DMA to_device on " + path_);
+  return dma_user(fd(), raw, [&] { return "pinned DMA to_device on " + path_; });
 }
 
 std::size_t Device::dma_from_device(std::span<std::byte> dst, std::uint64_t device_offset) const {
@@ -306,13 +312,13 @@ std::size_t Device::dma_from_device(std::span<std::byte> dst, std::uint64_t devi
   raw.dst = user_ptr(dst.data());
   raw.length = dst.size();
   raw.device_offset = device_offset;
-  return dma_user(fd(), raw, "pinned DMA from_device on " + path_);
+  return dma_user(fd(), raw, [&] { return "pinned DMA from_device on " + path_; });
 }
 
 std::size_t Device::dma_loopback(std::span<const std::byte> src, std::span<std::byte> dst) const {
-  const std::string op = "pinned DMA loopback on " + path_;
+  const auto op = [&] { return "pinned DMA loopback on " + path_; };
   if (src.size() != dst.size())
-    throw Error(make_error_code(errc::size_mismatch), op,
+    throw Error(make_error_code(errc::size_mismatch), op(),
                 "source has " + std::to_string(src.size()) + " bytes, destination " +
                     std::to_string(dst.size()));
   if (src.empty()) return 0;
@@ -325,18 +331,20 @@ std::size_t Device::dma_loopback(std::span<const std::byte> src, std::span<std::
 }
 
 void Device::start_factorial(std::uint32_t n, std::chrono::milliseconds timeout) const {
-  const std::string op = "start factorial(" + std::to_string(n) + ") on " + path_;
+  const auto op = [&] { return "start factorial(" + std::to_string(n) + ") on " + path_; };
   edu_factorial raw{};
   raw.input = n;
   raw.flags = EDU_OP_ASYNC;
   raw.timeout_ms = timeout_ms(timeout, op);
   if (const int err = do_ioctl(fd(), EDU_IOC_FACTORIAL, &raw))
-    throw make_errno_error(err, op, Context::async);
+    throw make_errno_error(err, op(), Context::async);
 }
 
 void Device::start_dma_staging(Direction dir, std::uint64_t staging_offset,
                                std::uint64_t device_offset, std::uint64_t length) const {
-  const std::string op = "start staging DMA " + std::string(to_string(dir)) + " on " + path_;
+  const auto op = [&] {
+    return "start staging DMA " + std::string(to_string(dir)) + " on " + path_;
+  };
   edu_dma_staging raw{};
   raw.direction = dma_direction(dir, op);
   raw.flags = EDU_OP_ASYNC;
@@ -344,7 +352,7 @@ void Device::start_dma_staging(Direction dir, std::uint64_t staging_offset,
   raw.device_offset = device_offset;
   raw.length = length;
   if (const int err = do_ioctl(fd(), EDU_IOC_DMA_STAGING, &raw))
-    throw make_errno_error(err, op, Context::async);
+    throw make_errno_error(err, op(), Context::async);
 }
 
 Completion Device::complete() const {
@@ -365,6 +373,8 @@ std::optional<Completion> Device::try_complete() const {
 }
 
 PollResult Device::poll(std::chrono::milliseconds timeout) const {
+  // poll(2) ignores a negative descriptor: it would wait for the timeout, or forever.
+  if (fd() < 0) throw make_errno_error(EBADF, "poll " + path_, Context::async);
   pollfd pfd{};
   pfd.fd = fd();
   pfd.events = POLLIN;

@@ -105,6 +105,8 @@ std::string errno_hint(int err, Context ctx) {
     case EMFILE:
     case ENFILE:
       return "too many open files — close some or raise `ulimit -n`";
+    case EBADF:
+      return "no open file: the handle is empty (default-constructed or moved from)";
     default:
       return {};
   }

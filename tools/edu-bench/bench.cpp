@@ -142,7 +142,7 @@ std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
 
 // ------------------------------------------------------------- sections
 
-json dma_section(const BenchOptions& o, edu::Device& dev, Log& log) {
+json dma_section(const BenchOptions& o, const edu::Device& dev, Log& log) {
   json out = json::array();
   const edu::drv::Device& drv = dev.driver();
   const std::uint32_t window = dev.dma_window();
@@ -263,7 +263,7 @@ json scaling_section(const BenchOptions& o, edu::Runtime& rt, Log& log) {
       std::vector<Worker> workers;
       std::uint64_t window = 0;
       for (std::size_t i = 0; i < k; ++i) {
-        edu::Device& d = rt.device(i);
+        const edu::Device& d = rt.device(i);
         window = window == 0 ? d.dma_window() : std::min<std::uint64_t>(window, d.dma_window());
         workers.push_back({d.open_file(), {}, {}, {}});
       }
@@ -333,7 +333,7 @@ json scaling_section(const BenchOptions& o, edu::Runtime& rt, Log& log) {
   return out;
 }
 
-json latency_section(const BenchOptions& o, edu::Device* dev, Log& log) {
+json latency_section(const BenchOptions& o, const edu::Device* dev, Log& log) {
   json series = json::array();
   const std::uint32_t n = o.factorial_n;
   const std::uint32_t want = expected_factorial(n);
@@ -453,7 +453,7 @@ json latency_section(const BenchOptions& o, edu::Device* dev, Log& log) {
   return json{{"series", series}, {"vs_raw_mmio", ratios}};
 }
 
-json contention_section(const BenchOptions& o, edu::Device& dev, Log& log) {
+json contention_section(const BenchOptions& o, const edu::Device& dev, Log& log) {
   json entries = json::array();
   const std::uint32_t n = o.factorial_n;
   for (unsigned threads : o.thread_counts) {
@@ -508,7 +508,7 @@ json contention_section(const BenchOptions& o, edu::Device& dev, Log& log) {
   return json{{"device", dev.index()}, {"n", n}, {"entries", entries}};
 }
 
-json device_entry(edu::Device& d) {
+json device_entry(const edu::Device& d) {
   const auto& id = d.identity();
   return json{{"index", d.index()},
               {"path", d.driver().path()},
@@ -645,7 +645,7 @@ BenchReport run_bench(const BenchOptions& o, const edu::DiscoveryOptions& discov
            {"results", json::object()}};
 
   std::unique_ptr<edu::Runtime> rt;
-  edu::Device* dev = nullptr;
+  const edu::Device* dev = nullptr;
   try {
     rt = std::make_unique<edu::Runtime>(discovery);
     dev = o.device ? &rt->device_by_index(*o.device) : &rt->device(0);

@@ -98,7 +98,7 @@ class File {
   bool owned_ = false;
 };
 
-edu::Device& select_device(edu::Runtime& rt, const Command& cmd) {
+const edu::Device& select_device(edu::Runtime& rt, const Command& cmd) {
   return cmd.device ? rt.device_by_index(*cmd.device) : rt.device(0);
 }
 
@@ -126,7 +126,7 @@ int cmd_list(const Command& cmd, const Environment& env) {
   return 0;
 }
 
-int cmd_info(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_info(const Command& cmd, const Environment& env, const edu::Device& dev) {
   if (cmd.json) {
     json j = envelope(cmd.verb);
     j["device"] = device_json(dev.info());
@@ -138,7 +138,7 @@ int cmd_info(const Command& cmd, const Environment& env, edu::Device& dev) {
   return 0;
 }
 
-int cmd_stats(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_stats(const Command& cmd, const Environment& env, const edu::Device& dev) {
   const edu::Counters c = dev.counters();
   if (cmd.json) {
     json j = envelope(cmd.verb);
@@ -151,7 +151,7 @@ int cmd_stats(const Command& cmd, const Environment& env, edu::Device& dev) {
   return 0;
 }
 
-int cmd_fact(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_fact(const Command& cmd, const Environment& env, const edu::Device& dev) {
   const std::chrono::milliseconds timeout{cmd.timeout_ms};
   const auto t0 = Clock::now();
   std::uint64_t result = 0;
@@ -177,7 +177,7 @@ int cmd_fact(const Command& cmd, const Environment& env, edu::Device& dev) {
   return 0;
 }
 
-int cmd_live(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_live(const Command& cmd, const Environment& env, const edu::Device& dev) {
   const std::uint32_t inverted = dev.driver().liveness(cmd.value);
   const bool ok = inverted == static_cast<std::uint32_t>(~cmd.value);
   if (cmd.json) {
@@ -200,7 +200,7 @@ int cmd_live(const Command& cmd, const Environment& env, edu::Device& dev) {
   return 0;
 }
 
-int cmd_irq(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_irq(const Command& cmd, const Environment& env, const edu::Device& dev) {
   const std::uint64_t count = dev.driver().raise_irq(cmd.irq_status);
   if (cmd.json) {
     json j = envelope(cmd.verb);
@@ -232,7 +232,7 @@ json transfer_json(const Command& cmd, const edu::Device& dev, const edu::CopyRe
   return j;
 }
 
-int cmd_write(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_write(const Command& cmd, const Environment& env, const edu::Device& dev) {
   const std::uint64_t window = dev.dma_window();
   if (cmd.offset >= window)
     throw CommandError(edu::errc::out_of_window, "write at offset " + std::to_string(cmd.offset),
@@ -276,7 +276,7 @@ int cmd_write(const Command& cmd, const Environment& env, edu::Device& dev) {
   return 0;
 }
 
-int cmd_read(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_read(const Command& cmd, const Environment& env, const edu::Device& dev) {
   const std::uint64_t window = dev.dma_window();
   if (cmd.offset >= window)
     throw CommandError(edu::errc::out_of_window, "read at offset " + std::to_string(cmd.offset),
@@ -302,7 +302,7 @@ int cmd_read(const Command& cmd, const Environment& env, edu::Device& dev) {
 int cmd_copy(const Command& cmd, const Environment& env, edu::Runtime& rt) {
   File in(cmd.input, false, env.stdin_fd);
   File out(cmd.output, true, env.stdout_fd);
-  std::vector<edu::Device*> devices;
+  std::vector<const edu::Device*> devices;
   if (cmd.all_devices) {
     for (std::size_t i = 0; i < rt.device_count(); ++i)
       devices.push_back(&rt.device(i));
@@ -378,7 +378,7 @@ int cmd_copy(const Command& cmd, const Environment& env, edu::Runtime& rt) {
   return 0;
 }
 
-int cmd_reg(const Command& cmd, const Environment& env, edu::Device& dev) {
+int cmd_reg(const Command& cmd, const Environment& env, const edu::Device& dev) {
   std::uint64_t value = cmd.reg_value;
   if (cmd.verb == Verb::reg_read)
     value = dev.driver().reg_read(cmd.reg_offset, cmd.reg_width);
@@ -404,7 +404,7 @@ int run(const Command& cmd, const Environment& env) {
     if (cmd.verb == Verb::list) return cmd_list(cmd, env);
     edu::Runtime rt(env.discovery);
     if (cmd.verb == Verb::copy) return cmd_copy(cmd, env, rt);
-    edu::Device& dev = select_device(rt, cmd);
+    const edu::Device& dev = select_device(rt, cmd);
     switch (cmd.verb) {
       case Verb::info:
         return cmd_info(cmd, env, dev);

@@ -2,7 +2,8 @@
 // while libedu streams data through it: the copy fails with an edu::Error
 // carrying the kernel's errno and a "device removed" hint, later calls on the
 // orphaned device and eductl say "no such device"; then the device is added
-// back (device_add) so the VM is left as found. Linked last: runs last.
+// back (device_add) so the VM is left as found; a Runtime that lives through
+// both sees them with refresh(). Linked last: runs last.
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -99,10 +100,14 @@ TEST(LibHotplug, UnplugDuringCopyThroughThenPlugBack) {
         (void)qmp.execute("device_add", args);
     }
   } replug{qmp, add_args, deleted};
+  // A long-lived runtime over all devices, which must notice both changes.
+  edu::Runtime watcher{edu::DiscoveryOptions{}};
+  const edu::Device& watched = watcher.device_by_index(node->index);
+  const std::size_t visible_before = watcher.device_count();
 
   {
     edu::Runtime rt(edu::DiscoveryOptions{.visible_devices = std::to_string(node->index)});
-    edu::Device& dev = rt.device(0);
+    const edu::Device& dev = rt.device(0);
     // 100 windows on the pinned path: at least 20 s, far longer than the
     // unplug takes (pciehp waits 5 s for the attention button).
     const auto src = pattern(100 * std::size_t{dev.dma_window()}, 70);
@@ -151,6 +156,15 @@ TEST(LibHotplug, UnplugDuringCopyThroughThenPlugBack) {
       EXPECT_THAT(e.hint(), HasSubstr("reopen"));
     }
   }
+  // The long-lived runtime sees it go; its reference stays valid (ENODEV).
+  {
+    const auto changes = watcher.refresh();
+    ASSERT_EQ(changes.size(), 1U);
+    EXPECT_EQ(changes[0].kind, edu::DeviceChange::Kind::removed);
+    EXPECT_EQ(changes[0].info.index, node->index);
+    EXPECT_EQ(watcher.device_count(), visible_before - 1);
+    EXPECT_THROW((void)watched.factorial(3), edu::Error);
+  }
   // A fresh runtime no longer finds it; eductl says "no such device" (3).
   {
     edu::Runtime rt{edu::DiscoveryOptions{}};
@@ -186,8 +200,17 @@ TEST(LibHotplug, UnplugDuringCopyThroughThenPlugBack) {
       },
       30s))
       << "the re-added device did not get a bound /dev/eduN within 30 s";
+  // The long-lived runtime sees it come back, as a new device.
+  const auto changes = watcher.refresh();
+  ASSERT_EQ(changes.size(), 1U);
+  EXPECT_EQ(changes[0].kind, edu::DeviceChange::Kind::added);
+  EXPECT_EQ(changes[0].info.index, again->index);
+  EXPECT_EQ(watcher.device_count(), visible_before);
+  EXPECT_NE(&watcher.device_by_index(again->index), &watched);
+  EXPECT_EQ(watcher.device_by_index(again->index).factorial(6), 720U);
+
   edu::Runtime rt(edu::DiscoveryOptions{.visible_devices = std::to_string(again->index)});
-  edu::Device& dev = rt.device(0);
+  const edu::Device& dev = rt.device(0);
   EXPECT_EQ(dev.factorial(10), 3628800U);
   const auto src = pattern(5000, 71);
   std::vector<std::byte> dst(src.size());

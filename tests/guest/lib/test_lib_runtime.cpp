@@ -59,7 +59,7 @@ TEST(LibRuntime, DiscoveryMatchesSysfs) {
   EXPECT_EQ(rt.device_count(), sys.size());
   EXPECT_EQ(rt.present_count(), sys.size());
   for (std::size_t i = 0; i < rt.device_count(); ++i) {
-    edu::Device& d = rt.device(i);
+    const edu::Device& d = rt.device(i);
     EXPECT_EQ(d.index(), sys[i].index);
     EXPECT_EQ(d.identity().index, sys[i].index);
     EXPECT_TRUE(d.alive());
@@ -177,7 +177,7 @@ struct CopyCase {
   edu::CopyPath path;
 };
 
-void expect_copy_through(edu::Device& dev, const CopyCase& c, std::uint32_t seed) {
+void expect_copy_through(const edu::Device& dev, const CopyCase& c, std::uint32_t seed) {
   SCOPED_TRACE(::testing::Message() << c.size << " bytes, path " << edu::to_string(c.path));
   const auto src = pattern(c.size, seed);
   std::vector<std::byte> dst(c.size, std::byte{0xEE});
@@ -201,7 +201,7 @@ void expect_copy_through(edu::Device& dev, const CopyCase& c, std::uint32_t seed
 
 TEST(LibRuntime, CopyThroughSizesAutomaticPath) {
   edu::Runtime rt = all_devices();
-  edu::Device& dev = rt.device(0);
+  const edu::Device& dev = rt.device(0);
   std::uint32_t seed = 10;
   // Staging up to 16 KiB, pinned above (kPinnedThreshold).
   for (std::size_t size : {1UL, 4094UL, 4095UL, 4096UL, 16384UL, 16385UL, 40000UL})
@@ -210,7 +210,7 @@ TEST(LibRuntime, CopyThroughSizesAutomaticPath) {
 
 TEST(LibRuntime, CopyThroughEveryExplicitPath) {
   edu::Runtime rt = all_devices();
-  edu::Device& dev = rt.device(0);
+  const edu::Device& dev = rt.device(0);
   std::uint32_t seed = 20;
   for (edu::CopyPath p : {edu::CopyPath::staging, edu::CopyPath::pinned, edu::CopyPath::read_write})
     for (std::size_t size : {1UL, 4096UL, 8191UL})
@@ -342,7 +342,7 @@ TEST(LibRuntime, InvalidSizesAndOffsetsAreClearErrors) {
 
 TEST(LibRuntime, AsyncOperations) {
   edu::Runtime rt = all_devices();
-  edu::Device& dev = rt.device(0);
+  const edu::Device& dev = rt.device(0);
   const std::uint32_t w = dev.dma_window();
 
   edu::AsyncOp f = edu::factorial_async(dev, 10);

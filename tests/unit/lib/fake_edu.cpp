@@ -119,9 +119,9 @@ int emulate(int fd, FakeEduState& s, unsigned long request, void* arg) {
         return fail(EINVAL);
       if ((f->flags & EDU_OP_ASYNC) != 0) {
         if ((f->flags & EDU_WAIT_MASK) != 0) return fail(EINVAL);
-        if (s.pending) return fail(EBUSY);
-        s.pending = FakeEduState::Pending{EDU_COMPLETION_FACTORIAL,
-                                          std::exchange(s.async_status, 0), factorial(f->input)};
+        if (s.pending.contains(fd)) return fail(EBUSY);
+        s.pending[fd] = FakeEduState::Pending{
+            EDU_COMPLETION_FACTORIAL, std::exchange(s.async_status, 0), factorial(f->input)};
         ++s.counters.factorial_ops;
         return 0;
       }
@@ -158,8 +158,8 @@ int emulate(int fd, FakeEduState& s, unsigned long request, void* arg) {
       }
       transfer(s, d->length);
       if ((d->flags & EDU_OP_ASYNC) != 0) {
-        if (s.pending) return fail(EBUSY);
-        s.pending =
+        if (s.pending.contains(fd)) return fail(EBUSY);
+        s.pending[fd] =
             FakeEduState::Pending{EDU_COMPLETION_DMA, std::exchange(s.async_status, 0), d->length};
       } else {
         s.wait_flags.push_back(d->flags);
@@ -213,12 +213,13 @@ int emulate(int fd, FakeEduState& s, unsigned long request, void* arg) {
     }
     case EDU_IOC_COMPLETE: {
       auto* c = static_cast<edu_completion*>(arg);
-      if (!s.pending) return fail(ENODATA);
+      const auto it = s.pending.find(fd);
+      if (it == s.pending.end()) return fail(ENODATA);
       std::memset(c, 0, sizeof *c);
-      c->op = s.pending->op;
-      c->status = s.pending->status;
-      c->result = s.pending->result;
-      s.pending.reset();
+      c->op = it->second.op;
+      c->status = it->second.status;
+      c->result = it->second.result;
+      s.pending.erase(it);
       return 0;
     }
     case EDU_IOC_STATS: {
@@ -307,4 +308,14 @@ extern "C" ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
   std::memcpy(s->buffer.data() + off, buf, static_cast<size_t>(len));
   edutest::transfer(*s, len);
   return static_cast<ssize_t>(len);
+}
+
+extern "C" int close(int fd) {
+  // The driver drops a file's unfinished operation when the file is released.
+  if (auto s = edutest::lookup(fd)) {
+    std::lock_guard lock(s->mutex);
+    s->pending.erase(fd);
+    ++s->closes;
+  }
+  return static_cast<int>(::syscall(SYS_close, fd));
 }

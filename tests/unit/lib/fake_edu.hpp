@@ -1,6 +1,6 @@
 // An in-process emulation of the edu driver for host unit tests.
 //
-// The test binary defines ioctl(), pread() and pwrite() itself; for files
+// The test binary defines ioctl(), pread(), pwrite() and close() itself; for files
 // registered here (regular files standing in for /dev/eduN) they emulate the
 // driver as docs/uapi.md describes it, for every other descriptor they are
 // the real system calls. libedu is linked statically into the test binary, so
@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,7 +44,10 @@ struct FakeEduState {
     std::int32_t status;
     std::uint64_t result;
   };
-  std::optional<Pending> pending;  ///< finished async op (one per device here)
+  /// Finished async op of each open file (by descriptor), as the driver
+  /// keeps one per file; dropped when the descriptor is closed.
+  std::map<int, Pending> pending;
+  int closes = 0;  ///< descriptors of this device closed
   std::mutex mutex;
 };
 

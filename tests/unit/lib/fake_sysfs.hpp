@@ -67,6 +67,12 @@ class FakeSysfs {
     return d;
   }
 
+  /// Removes eduN's directory, as the driver's remove does.
+  // NOLINTNEXTLINE(readability-make-member-function-const): it shrinks the fake tree
+  void remove_device(unsigned index) {
+    std::filesystem::remove_all(class_dir() / ("edu" + std::to_string(index)));
+  }
+
   /// Creates a regular file standing in for /dev/eduN (it is not a device:
   /// ioctls on it fail with ENOTTY).
   void add_node(unsigned index) const { write(dev() / ("edu" + std::to_string(index)), ""); }

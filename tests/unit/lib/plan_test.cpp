@@ -23,12 +23,6 @@ TEST(ChoosePath, ThresholdIsInclusiveForStaging) {
   EXPECT_STREQ(edu::to_string(CopyPath::read_write), "read_write");
 }
 
-TEST(ChoosePath, ThresholdCoversAtLeastOneWindow) {
-  // A buffer that fits one DMA transfer never pays for pinning by default.
-  static_assert(edu::kPinnedThreshold >= 4095);
-  static_assert(edu::kMaxPinnedBytesPerCall >= 4095);
-}
-
 TEST(PlanChunks, SplitsIntoFullChunks) {
   EXPECT_TRUE(edu::plan_chunks(0, 4095).empty());
   EXPECT_THAT(edu::plan_chunks(10, 4095), ::testing::ElementsAre(Chunk{0, 10}));

@@ -46,7 +46,7 @@ class Rig {
     runtime_ = std::make_unique<edu::Runtime>(o);
   }
   edu::Runtime& rt() { return *runtime_; }
-  edu::Device& dev(std::size_t i = 0) { return runtime_->device(i); }
+  const edu::Device& dev(std::size_t i = 0) { return runtime_->device(i); }
   edutest::FakeEduState& fake(std::size_t i = 0) { return fakes_[i]->state(); }
   [[nodiscard]] const edu::DiscoveryOptions& options() const { return options_; }
 
@@ -59,7 +59,7 @@ class Rig {
 
 TEST(RuntimeDevice, OpensAndIdentifies) {
   Rig rig(1);
-  edu::Device& d = rig.dev();
+  const edu::Device& d = rig.dev();
   EXPECT_EQ(d.index(), 0U);
   EXPECT_EQ(d.dma_window(), 4095U);
   EXPECT_EQ(d.identity().staging_size, 16384U);
@@ -86,7 +86,7 @@ class CopyPaths : public ::testing::TestWithParam<edu::CopyPath> {};
 
 TEST_P(CopyPaths, ToAndFromDeviceRoundTrip) {
   Rig rig(1);
-  edu::Device& d = rig.dev();
+  const edu::Device& d = rig.dev();
   const auto data = pattern(1000);
   edu::CopyOptions o;
   o.path = GetParam();
@@ -356,29 +356,6 @@ TEST(Async, WaitAllAndMove) {
   EXPECT_EQ(moved.get(), 24U);
 }
 
-TEST(DriverApi, AsyncSlotIsPerFile) {
-  Rig rig(1);
-  const auto& drv = rig.dev().driver();
-  drv.start_factorial(5);
-  try {
-    drv.start_factorial(6);
-    FAIL();
-  } catch (const edu::Error& e) {
-    EXPECT_EQ(e.code(), std::errc::device_or_resource_busy);
-    EXPECT_THAT(e.hint(), HasSubstr("in flight"));
-  }
-  const auto c = drv.try_complete();
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->op, edu::drv::OpKind::factorial);
-  EXPECT_EQ(c->result, 120U);
-  try {
-    (void)drv.complete();
-    FAIL();
-  } catch (const edu::Error& e) {
-    EXPECT_EQ(e.code(), std::errc::no_message_available);
-  }
-}
-
 TEST(DriverApi, StagingMappingIsUsable) {
   Rig rig(1);
   auto file = rig.dev().open_file();
@@ -410,17 +387,90 @@ TEST(DriverApi, ShortCountsAtTheWindowEnd) {
   }
 }
 
-TEST(DefaultRuntime, LazyFromEnvironment) {
+TEST(Refresh, SeesDevicesComeAndGo) {
   edutest::FakeSysfs fs;
   fs.add_device(0);
   fs.add_device(1);
   edutest::FakeEdu e0(fs.dev() / "edu0", 0);
   edutest::FakeEdu e1(fs.dev() / "edu1", 1);
+  edu::Runtime rt(
+      edu::DiscoveryOptions{.sysfs_root = fs.sys(), .dev_root = fs.dev(), .visible_devices = {}});
+  const edu::Device& first = rt.device(0);
+  const edu::Device& second = rt.device(1);
+  EXPECT_TRUE(rt.refresh().empty());
+
+  fs.remove_device(0);  // unplugged
+  auto changes = rt.refresh();
+  ASSERT_EQ(changes.size(), 1U);
+  EXPECT_EQ(changes[0].kind, edu::DeviceChange::Kind::removed);
+  EXPECT_EQ(changes[0].info.index, 0U);
+  ASSERT_EQ(rt.device_count(), 1U);
+  EXPECT_EQ(&rt.device(0), &second);  // still open, now ordinal 0
+  EXPECT_EQ(first.index(), 0U);       // the removed one's reference stays valid
+
+  fs.add_device(0);
+  fs.add_device(2);
+  edutest::FakeEdu e2(fs.dev() / "edu2", 2);
+  changes = rt.refresh();
+  ASSERT_EQ(changes.size(), 2U);
+  EXPECT_EQ(changes[0].kind, edu::DeviceChange::Kind::added);
+  EXPECT_EQ(changes[0].info.index, 0U);
+  EXPECT_EQ(changes[1].info.index, 2U);
+  ASSERT_EQ(rt.device_count(), 3U);
+  EXPECT_NE(&rt.device(0), &first);  // a new device, opened afresh
+  EXPECT_EQ(rt.device(0).factorial(4), 24U);
+  EXPECT_EQ(&rt.device(1), &second);
+  EXPECT_EQ(rt.device(2).index(), 2U);
+}
+
+TEST(Refresh, KeepsTheVisibleDevicesFilter) {
+  edutest::FakeSysfs fs;
+  fs.add_device(0);
+  edu::Runtime rt(
+      edu::DiscoveryOptions{.sysfs_root = fs.sys(), .dev_root = fs.dev(), .visible_devices = "1"});
+  EXPECT_EQ(rt.device_count(), 0U);
+  fs.add_device(3);
+  EXPECT_TRUE(rt.refresh().empty());  // 3 is not visible
+  fs.add_device(1);
+  const auto changes = rt.refresh();
+  ASSERT_EQ(changes.size(), 1U);
+  EXPECT_EQ(changes[0].info.index, 1U);
+}
+
+TEST(AsyncPool, PooledFilesAreNotReopened) {
+  Rig rig(1);
+  const edu::Device& d = rig.dev();
+  for (int i = 0; i < 20; ++i) {
+    const auto data = pattern(64, static_cast<unsigned>(i));
+    EXPECT_EQ(edu::copy_to_device_async(d, 0, data).get(), 64U);
+    EXPECT_EQ(edu::factorial_async(d, 5).get(), 120U);
+  }
+  std::lock_guard lock(rig.fake().mutex);
+  EXPECT_EQ(rig.fake().closes, 0);  // every operation reused the first file
+}
+
+// The process-wide runtime is created once from the environment; the fake
+// devices it finds must live as long as the process, so that the test can
+// repeat (--gtest_repeat) against the same runtime.
+struct ProcessWideFakes {
+  edutest::FakeSysfs fs;
+  std::unique_ptr<edutest::FakeEdu> e0;
+  std::unique_ptr<edutest::FakeEdu> e1;
+  ProcessWideFakes() {
+    fs.add_device(0);
+    fs.add_device(1);
+    e0 = std::make_unique<edutest::FakeEdu>(fs.dev() / "edu0", 0);
+    e1 = std::make_unique<edutest::FakeEdu>(fs.dev() / "edu1", 1);
+  }
+};
+
+TEST(DefaultRuntime, LazyFromEnvironment) {
+  static const ProcessWideFakes fakes;
   // NOLINTBEGIN(concurrency-mt-unsafe): the environment is set while the test has one thread
-  ::setenv("EDU_SYSFS_ROOT", fs.sys().c_str(), 1);
-  ::setenv("EDU_DEV_ROOT", fs.dev().c_str(), 1);
+  ::setenv("EDU_SYSFS_ROOT", fakes.fs.sys().c_str(), 1);
+  ::setenv("EDU_DEV_ROOT", fakes.fs.dev().c_str(), 1);
   ::setenv("EDU_VISIBLE_DEVICES", "1", 1);
-  edu::Device& d = edu::default_device();
+  const edu::Device& d = edu::default_device();
   ::unsetenv("EDU_SYSFS_ROOT");
   ::unsetenv("EDU_DEV_ROOT");
   ::unsetenv("EDU_VISIBLE_DEVICES");
