@@ -20,6 +20,15 @@ export EDULAB_CACHE ?= $(HOME)/.cache/edulab
 JOBS ?= $(shell nproc)
 SUBMAKE = $(MAKE) --no-print-directory -f $(ROOT)/Makefile
 
+# Compilations are cached by ccache under the lab's cache, so a fresh clone
+# (CI) recompiles nothing that a previous build compiled: the cache ignores
+# where the tree is (base dir + no directory hash).
+export CCACHE_DIR ?= $(EDULAB_CACHE)/ccache
+export CCACHE_BASEDIR := $(ROOT)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_MAXSIZE ?= 3G
+CMAKE_LAUNCHER = $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
 .PHONY: all run test test-debug test-matrix bench lint stage clean deps help
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -93,18 +102,42 @@ DRIVER_OUT := $(BUILD)/driver/$(ARCH)-$(KERNEL)
 GUEST_BUILD := $(BUILD)/guest-$(ARCH)
 HOST_BUILD := $(BUILD)/host
 
-.PHONY: _host _host-configure _guest _guest-configure _module _test-modules _stage _test _test-debug _test-matrix _bench _lint
+.PHONY: _host _host-configure _host-sanitizers _test-sanitizers _guest _guest-configure _module _test-modules _stage _test _test-debug _test-matrix _bench _lint
 # Configuring alone writes the compile database (compile_commands.json) that
 # clang-tidy reads.
 _host-configure:
-	@cmake -S $(ROOT) -B $(HOST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	@cmake -S $(ROOT) -B $(HOST_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_LAUNCHER) \
 		-DEDULAB_TEST_RESULTS_DIR=$(BUILD)/test-results >/dev/null
 
 _host: _host-configure
 	@cmake --build $(HOST_BUILD) -j$(JOBS)
 
+# The host unit tests again under ASan+UBSan and under TSan, one build tree
+# each (only the unit-test programs are built there).
+SANITIZERS := asan:address,undefined tsan:thread
+UNIT_TEST_TARGETS := edu-lib-unit-tests edu-lib-hot-path-tests runner-unit-tests edu-bench-report-unit-tests
+_host-sanitizers:
+	@for s in $(SANITIZERS); do \
+		dir=$(BUILD)/host-$${s%%:*}; \
+		cmake -S $(ROOT) -B $$dir -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_LAUNCHER) \
+			-DEDULAB_SANITIZE=$${s#*:} >/dev/null && \
+		cmake --build $$dir -j$(JOBS) --target $(UNIT_TEST_TARGETS) || exit 1; \
+	done
+
+# halt_on_error: a sanitizer report fails the test that caused it.
+export ASAN_OPTIONS := detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS := halt_on_error=1:second_deadlock_stack=1
+_test-sanitizers: _host-sanitizers
+	@for s in $(SANITIZERS); do \
+		n=$${s%%:*}; echo "unit tests under $${s#*:} sanitizer(s) (build/host-$$n)"; \
+		(cd $(BUILD)/host-$$n && ctest -L unit --output-on-failure -j2 \
+			--output-junit $(BUILD)/test-results/ctest-unit-$$n.xml) || exit 1; \
+	done
+
 _guest-configure:
-	@cmake -S $(ROOT) -B $(GUEST_BUILD) -DEDULAB_GUEST=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_CROSS) >/dev/null
+	@cmake -S $(ROOT) -B $(GUEST_BUILD) -DEDULAB_GUEST=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		$(CMAKE_LAUNCHER) $(CMAKE_CROSS) >/dev/null
 
 _guest: _guest-configure
 	@cmake --build $(GUEST_BUILD) -j$(JOBS)
@@ -135,6 +168,7 @@ _test:
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12-rt
 	@$(SUBMAKE) _lint
 	@rm -rf $(BUILD)/test-results && mkdir -p $(BUILD)/test-results
+	@$(SUBMAKE) _test-sanitizers
 	cd $(HOST_BUILD) && ctest -L 'unit|vm-stock' --output-on-failure -j2 \
 		--output-junit $(BUILD)/test-results/ctest-test.xml
 
@@ -143,7 +177,7 @@ _test-debug:
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=debug
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=min
 	@mkdir -p $(BUILD)/test-results
-	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j1 \
+	cd $(HOST_BUILD) && ctest -L 'vm-debug|vm-min' --output-on-failure -j2 \
 		--output-junit $(BUILD)/test-results/ctest-test-debug.xml
 
 # `make bench`: edu-bench in a 5-device lab -- 4 devices for the driver, the
@@ -164,7 +198,7 @@ _test-matrix:
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=6.12-rt
 	@mkdir -p $(BUILD)/test-results
 	cd $(HOST_BUILD) && ctest -R 'vm\.x86_64\.(stock|6\.12|6\.12-rt)\.(msi|intx|4edu)$$' \
-		--output-on-failure -j1 --output-junit $(BUILD)/test-results/ctest-test-matrix.xml
+		--output-on-failure -j2 --output-junit $(BUILD)/test-results/ctest-test-matrix.xml
 
 _bench:
 	@$(SUBMAKE) _host

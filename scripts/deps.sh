@@ -24,7 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(
 	# build
-	build-essential file cmake pkg-config kmod cpio xz-utils bc flex bison libelf-dev libssl-dev
+	build-essential ccache file cmake pkg-config kmod cpio xz-utils bc flex bison libelf-dev libssl-dev
 	# guest kernels, QEMU, rootfs
 	linux-image-amd64 linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static
 	# user space
