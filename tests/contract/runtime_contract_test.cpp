@@ -174,6 +174,7 @@ TEST_F(Contract, ManyAsyncOperationsInFlightOnOneDevice) {
     ops.push_back(edu::factorial_async(d, n));
   ops.push_back(edu::copy_from_device_async(d, 0, in));
   std::vector<edu::AsyncOp*> ptrs;
+  ptrs.reserve(ops.size());
   for (auto& op : ops)
     ptrs.push_back(&op);
   edu::wait_all(ptrs);
