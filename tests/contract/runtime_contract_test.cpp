@@ -141,21 +141,20 @@ TEST_F(Contract, CopyThroughIsThreadSafeAcrossPaths) {
 }
 
 TEST_F(Contract, AsyncSlotIsPerFile) {
+  // docs/uapi.md: one operation in flight per open file (a second one while
+  // it runs is EBUSY, tested with a slow factorial in the guest ABI suite);
+  // starting one after the previous finished discards its uncollected
+  // completion.
   const edu::drv::Device a = dev().open_file();
   const edu::drv::Device b = dev().open_file();
   a.start_factorial(5);
   b.start_factorial(6);  // another file: its own slot
-  try {
-    a.start_factorial(7);
-    ADD_FAILURE() << "a second operation on one file was accepted";
-  } catch (const edu::Error& e) {
-    EXPECT_EQ(e.code(), std::errc::device_or_resource_busy) << e.what();
-    EXPECT_THAT(e.hint(), HasSubstr("in flight"));
-  }
-  const edu::drv::Completion cb = b.complete();
+  ASSERT_TRUE(a.poll(5000ms).readable);
+  a.start_factorial(7);  // 5! finished: no longer in flight
   const edu::drv::Completion ca = a.complete();
+  const edu::drv::Completion cb = b.complete();
   EXPECT_EQ(ca.op, edu::drv::OpKind::factorial);
-  EXPECT_EQ(ca.result, 120U);
+  EXPECT_EQ(ca.result, 5040U) << "COMPLETE reports the latest operation";
   EXPECT_EQ(cb.result, 720U);
   try {
     (void)a.complete();
