@@ -33,10 +33,25 @@ static int edu_staging_alloc_locked(struct edu_file *ef)
 	lockdep_assert_held(&ef->staging_lock);
 	if (ef->staging)
 		return 0;
+	/*
+	 * Opens are unbounded and each may hold a coherent buffer (with a
+	 * narrow mask, from the small DMA zones): a per-device budget keeps
+	 * user space from exhausting them.
+	 */
+	if (atomic_long_add_return(edu->staging_size, &edu->staging_used) >
+	    READ_ONCE(edu->staging_budget)) {
+		atomic_long_sub(edu->staging_size, &edu->staging_used);
+		dev_info_ratelimited(&edu->dev,
+				     "staging budget of %lu bytes in use: raise staging_budget\n",
+				     READ_ONCE(edu->staging_budget));
+		return -ENOMEM;
+	}
 	ef->staging = dma_alloc_coherent(&edu->pdev->dev, edu->staging_size,
 					 &ef->staging_dma, GFP_KERNEL);
-	if (!ef->staging)
+	if (!ef->staging) {
+		atomic_long_sub(edu->staging_size, &edu->staging_used);
 		return -ENOMEM;
+	}
 	dev_dbg(&edu->dev, "staging buffer of %zu bytes allocated\n",
 		edu->staging_size);
 	return 0;
@@ -68,6 +83,7 @@ static void edu_staging_free_locked(struct edu_file *ef)
 		dma_free_coherent(&edu->pdev->dev, edu->staging_size,
 				  ef->staging, ef->staging_dma);
 		ef->staging = NULL;
+		atomic_long_sub(edu->staging_size, &edu->staging_used);
 	}
 	mutex_unlock(&ef->staging_lock);
 }

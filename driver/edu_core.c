@@ -188,6 +188,18 @@ static bool edu_idle(struct edu_dev *edu)
 }
 
 /*
+ * Run the unit's timeout work now.  Under u->lock, so that an asynchronous
+ * operation armed concurrently (edu_async_arm()) either is armed before and
+ * gets this immediate run, or sees "dead" and arms with no delay itself.
+ */
+static void edu_unit_expire(struct edu_unit *u)
+{
+	spin_lock_irq(&u->lock);
+	mod_delayed_work(system_wq, &u->timeout_work, 0);
+	spin_unlock_irq(&u->lock);
+}
+
+/*
  * First half of remove: no new operation gets in, every sleeper wakes up
  * (waiters on claims, the gate, completions, RAISE_IRQ, COMPLETE and poll),
  * and asynchronous operations are finished off by their timeout work.
@@ -204,8 +216,8 @@ void edu_kill(struct edu_dev *edu)
 	wake_up_all(&edu->fact.done_wq);
 	wake_up_all(&edu->dma.done_wq);
 	wake_up_all(&edu->raise_wq);
-	mod_delayed_work(system_wq, &edu->fact.timeout_work, 0);
-	mod_delayed_work(system_wq, &edu->dma.timeout_work, 0);
+	edu_unit_expire(&edu->fact);
+	edu_unit_expire(&edu->dma);
 	edu_files_hangup(edu);
 }
 
@@ -785,7 +797,9 @@ static void edu_async_arm(struct edu_unit *u, struct edu_file *ef, u32 arg,
 	u->async_file = ef;
 	u->async_arg = arg;
 	u->async_deadline = deadline;
+	/* after edu_kill(): finish at once, remove is waiting for it */
 	mod_delayed_work(system_wq, &u->timeout_work,
+			 edu_is_dead(u->edu) ? 0 :
 			 max_t(long, (long)(deadline - jiffies), 1));
 }
 

@@ -3,25 +3,39 @@
  * EDU_IOC_DMA_USER: DMA between pinned user memory and the device buffer.
  *
  * The user range is handled as a stream, EDU_USER_BATCH_BYTES at a time:
- * pin the pages of the batch (pin_user_pages_fast), build an sg_table and
- * map it for streaming DMA (dma_map_sgtable), move the batch through the
- * 4095-byte device window chunk by chunk, unmap, unpin (marking pages the
- * device wrote dirty).  Memory use is bounded whatever the length.
+ * pin the pages of the batch (pin_user_pages_fast, outside the gate: it may
+ * fault and sleep for long), then move the batch through the 4095-byte
+ * device window chunk by chunk, then unpin (marking pages the device wrote
+ * dirty).  Memory use is bounded whatever the length.
  *
- * Every device transfer costs 100 ms however short it is, so a transfer
- * covers as much of a DMA-contiguous segment as the window allows: with an
- * IOMMU (one IOVA range) or physically contiguous pages a chunk is a single
- * 4095-byte transfer; otherwise it is split at segment boundaries only.
+ * A chunk is mapped for streaming DMA only while the DMA engine is ours:
+ * claim, map the source part, transfer, unmap, map the destination part,
+ * transfer, unmap, release.  So no two mappings of one call, or of two
+ * calls on the same device, are ever live at once, and what the device
+ * reads is what the user had when the chunk started (with or without
+ * SWIOTLB).
  *
- * Reachability: the device silently masks addresses to its DMA mask.  When
- * the mask cannot address all memory and no IOMMU translates for us, pages
- * beyond the mask are never handed to dma_map_sg() (SWIOTLB's pool may be
- * out of reach, too); such a batch goes through the device's coherent
- * bounce buffer with a CPU copy instead.  Every mapped segment is checked
- * against the mask again before it is programmed (edu_dma_program() checks
- * once more).
+ * Memory the device writes must not share a cache line with anything the
+ * CPU may write meanwhile (dma_get_cache_alignment(); on non-coherent
+ * platforms a partial line loses the CPU's writes, and dma-debug rejects
+ * two such mappings of one line).  Chunks therefore end on a line boundary
+ * of the destination, and a chunk whose destination starts or ends in the
+ * middle of a line (at most the first and the last of the stream) goes
+ * through the device's coherent bounce buffer with a CPU copy.
+ *
+ * Reachability: the device silently masks addresses to its DMA mask, and
+ * the DMA API warns (rather than fails) when neither a page nor SWIOTLB's
+ * pool is in reach (dma_direct_map_page(), swiotlb_map()).  So when the
+ * mask cannot address all memory and no IOMMU translates for the device,
+ * each piece is checked first with the DMA layer's own translation
+ * (phys_to_dma() and dma_capable(), which know about bus offsets; with
+ * SWIOTLB forced, every chunk is bounced), and the mapped segments are
+ * checked again; a chunk that fails either check is bounced.
+ * edu_dma_program() checks every address once more.
  */
 
+#include <linux/cache.h>
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/iommu.h>
@@ -29,13 +43,16 @@
 #include <linux/scatterlist.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/swiotlb.h>
 #include <linux/uaccess.h>
 
 #include "edu_drv.h"
 
-/* 64 full windows: ~256 KiB pinned and mapped at a time per side. */
+/* 64 full windows: ~256 KiB pinned at a time per side. */
 #define EDU_USER_BATCH_BYTES	(64U * EDU_DMA_WINDOW)
 #define EDU_USER_BATCH_PAGES	(DIV_ROUND_UP(EDU_USER_BATCH_BYTES, PAGE_SIZE) + 1)
+/* A chunk is shorter than a page, so it spans at most two. */
+#define EDU_CHUNK_PAGES		2
 
 /**
  * struct edu_ubuf - one side (source or destination) of a transfer
@@ -45,9 +62,8 @@
  * @pages:         pinned pages of the current batch
  * @npages:        number of entries in @pages that are pinned
  * @offset:        offset of the batch start in @pages[0]
- * @bounce:        CPU-copy through edu->bounce (pages beyond the mask)
- * @mapped:        @sgt is DMA mapped
- * @sgt:           the batch's scatter/gather table
+ * @sgl:           the current chunk's pages
+ * @nents:         entries of @sgl mapped for DMA (0: not mapped)
  * @sg:            DMA segment cursor: current entry
  * @sg_left:       DMA segments left, including @sg
  * @sg_off:        bytes of @sg already consumed
@@ -59,11 +75,10 @@ struct edu_ubuf {
 	struct page **pages;
 	unsigned int npages;
 	unsigned int offset;
-	bool bounce;
-	bool mapped;
-	struct sg_table sgt;
+	struct scatterlist sgl[EDU_CHUNK_PAGES];
+	int nents;
 	struct scatterlist *sg;
-	unsigned int sg_left;
+	int sg_left;
 	u32 sg_off;
 };
 
@@ -74,9 +89,9 @@ struct edu_ubuf {
  * @length:      stream length (clamped to the window for TO/FROM_DEVICE)
  * @dev_base:    device buffer offset of stream offset 0 of each chunk
  * @mode:        EDU_WAIT_* for the transfers
- * @reach_check: pages must be checked against the DMA mask before mapping
- * @restartable: the whole call may be repeated after a signal
- * @max_seg:     largest sg segment to build
+ * @reach_check: pieces must be checked against the DMA mask before mapping
+ * @line:        cache line size for DMA (a power of two)
+ * @batch_start: stream offset of the current batch
  * @src:         source side (TO_DEVICE, LOOPBACK)
  * @dst:         destination side (FROM_DEVICE, LOOPBACK)
  * @done:        bytes that reached their destination
@@ -88,8 +103,8 @@ struct edu_ureq {
 	u32 dev_base;
 	unsigned int mode;
 	bool reach_check;
-	bool restartable;
-	unsigned int max_seg;
+	unsigned int line;
+	u64 batch_start;
 	struct edu_ubuf src;
 	struct edu_ubuf dst;
 	u64 done;
@@ -110,7 +125,7 @@ static bool edu_uses_dst(struct edu_ureq *r)
 	return r->direction != EDU_DMA_TO_DEVICE;
 }
 
-/* Does an IOMMU translate this device's DMA (so any page is reachable)? */
+/* Does an IOMMU's DMA domain translate this device's DMA (any page fits)? */
 static bool edu_dma_translated(struct device *dev)
 {
 	struct iommu_domain *dom;
@@ -118,7 +133,7 @@ static bool edu_dma_translated(struct device *dev)
 	if (!device_iommu_mapped(dev))
 		return false;
 	dom = iommu_get_domain_for_dev(dev);
-	return dom && (dom->type & __IOMMU_DOMAIN_PAGING);
+	return dom && iommu_is_dma_domain(dom);
 }
 
 static void edu_ubuf_unpin(struct edu_ubuf *b)
@@ -136,89 +151,131 @@ static void edu_ubuf_unpin(struct edu_ubuf *b)
  * Pin the pages behind @len bytes of the stream from r->done.  Return the
  * number of bytes the pinned pages cover (less than @len when the range is
  * only partly mapped or writable: the caller moves that much, then fails
- * with -EFAULT), or a negative errno.
+ * with -EFAULT), or pin_user_pages_fast()'s error.
  */
 static int edu_ubuf_pin(struct edu_ureq *r, struct edu_ubuf *b, u32 len)
 {
 	u64 start = b->uaddr + r->done;
-	unsigned int i, n;
+	unsigned int n;
 	int ret;
 
 	b->offset = offset_in_page(start);
 	n = DIV_ROUND_UP(b->offset + len, PAGE_SIZE);
 	ret = pin_user_pages_fast(start & PAGE_MASK, n,
 				  b->device_writes ? FOLL_WRITE : 0, b->pages);
-	if (ret <= 0)
-		return ret == -ENOMEM ? ret : -EFAULT;
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return -EFAULT;
 	b->npages = ret;
 	if (ret < n)
 		len = ret * PAGE_SIZE - b->offset;
-
-	b->bounce = false;
-	if (!r->reach_check)
-		return len;
-	for (i = 0; i < b->npages; i++) {
-		if (page_to_phys(b->pages[i]) + PAGE_SIZE - 1 > r->edu->dma_mask) {
-			b->bounce = true;
-			dev_dbg(&r->edu->dev,
-				"user page beyond the DMA mask: CPU bounce\n");
-			break;
-		}
-	}
 	return len;
+}
+
+/* Build b->sgl over batch bytes [pos, pos + len); return the entries. */
+static int edu_ubuf_chunk_sgl(struct edu_ubuf *b, u32 pos, u32 len)
+{
+	size_t abs = (size_t)b->offset + pos;
+	int n = 0;
+
+	sg_init_table(b->sgl, EDU_CHUNK_PAGES);
+	while (len) {
+		u32 off = offset_in_page(abs);
+		u32 piece = min_t(u32, len, PAGE_SIZE - off);
+
+		if (WARN_ON_ONCE(n == EDU_CHUNK_PAGES))
+			return -EIO;
+		sg_set_page(&b->sgl[n++], b->pages[abs >> PAGE_SHIFT], piece,
+			    off);
+		abs += piece;
+		len -= piece;
+	}
+	sg_mark_end(&b->sgl[n - 1]);
+	return n;
+}
+
+/* Would the DMA layer hand the device addresses inside its mask? */
+static bool edu_ubuf_reachable(struct edu_ureq *r, struct edu_ubuf *b,
+			       int nents)
+{
+	struct device *dev = edu_dma_dev(r);
+	int i;
+
+	if (!r->reach_check)
+		return true;
+	/* SWIOTLB's pool need not be below the device's mask either. */
+	if (is_swiotlb_force_bounce(dev))
+		return false;
+	for (i = 0; i < nents; i++) {
+		phys_addr_t phys = sg_phys(&b->sgl[i]);
+
+		if (!dma_capable(dev, phys_to_dma(dev, phys), b->sgl[i].length,
+				 true))
+			return false;
+	}
+	return true;
 }
 
 static void edu_ubuf_unmap(struct edu_ureq *r, struct edu_ubuf *b)
 {
-	if (!b->mapped)
+	if (!b->nents)
 		return;
-	dma_unmap_sgtable(edu_dma_dev(r), &b->sgt, b->dir, 0);
-	sg_free_table(&b->sgt);
-	b->mapped = false;
+	dma_unmap_sg(edu_dma_dev(r), b->sgl, b->nents, b->dir);
+	b->nents = 0;
 }
 
-static int edu_ubuf_map(struct edu_ureq *r, struct edu_ubuf *b, u32 len)
+/* Does batch bytes [pos, pos + len) of @b share a cache line with others? */
+static bool edu_ubuf_partial_lines(struct edu_ureq *r, struct edu_ubuf *b,
+				   u32 pos, u32 len)
+{
+	u64 start = b->uaddr + r->batch_start + pos;
+
+	return !IS_ALIGNED(start, r->line) || !IS_ALIGNED(start + len, r->line);
+}
+
+/*
+ * Map batch bytes [pos, pos + len) of @b.  Return 0 when mapped, 1 when
+ * the chunk must go through the bounce buffer instead, or a negative errno.
+ */
+static int edu_ubuf_map(struct edu_ureq *r, struct edu_ubuf *b, u32 pos,
+			u32 len)
 {
 	struct edu_dev *edu = r->edu;
 	struct scatterlist *sg;
-	unsigned int i;
-	int ret;
+	int nents, mapped, i;
 
-	if (b->bounce)
-		return 0;
-	ret = sg_alloc_table_from_pages_segment(&b->sgt, b->pages,
-						DIV_ROUND_UP(b->offset + len,
-							     PAGE_SIZE),
-						b->offset, len, r->max_seg,
-						GFP_KERNEL);
-	if (ret)
-		return ret;
-	ret = dma_map_sgtable(edu_dma_dev(r), &b->sgt, b->dir, 0);
-	if (ret) {
-		sg_free_table(&b->sgt);
-		atomic64_inc(&edu->stats.errors);
-		dev_err_ratelimited(&edu->dev, "dma_map_sgtable failed: %d\n",
-				    ret);
-		return ret == -ENOMEM ? ret : -EIO;
+	if (b->device_writes && edu_ubuf_partial_lines(r, b, pos, len))
+		return 1;
+	nents = edu_ubuf_chunk_sgl(b, pos, len);
+	if (nents < 0)
+		return nents;
+	if (!edu_ubuf_reachable(r, b, nents)) {
+		dev_dbg(&edu->dev, "user memory beyond the DMA mask: bounced\n");
+		return 1;
 	}
-	b->mapped = true;
+	mapped = dma_map_sg(edu_dma_dev(r), b->sgl, nents, b->dir);
+	if (!mapped) {
+		atomic64_inc(&edu->stats.errors);
+		dev_err_ratelimited(&edu->dev, "dma_map_sg failed\n");
+		return -EIO;
+	}
+	b->nents = nents;
 
-	for_each_sgtable_dma_sg(&b->sgt, sg, i) {
+	for_each_sg(b->sgl, sg, mapped, i) {
 		dma_addr_t a = sg_dma_address(sg);
 		u32 n = sg_dma_len(sg);
 
 		if (!n || a > edu->dma_mask || n - 1 > edu->dma_mask - a) {
-			dev_err_ratelimited(&edu->dev,
-					    "mapped segment %pad+%u beyond the %u-bit DMA mask\n",
-					    &a, n, edu->dma_bits);
-			atomic64_inc(&edu->stats.errors);
+			dev_dbg(&edu->dev,
+				"mapped segment %pad+%u beyond the %u-bit DMA mask: bounced\n",
+				&a, n, edu->dma_bits);
 			edu_ubuf_unmap(r, b);
-			return -EIO;
+			return 1;
 		}
 	}
-
-	b->sg = b->sgt.sgl;
-	b->sg_left = b->sgt.nents;
+	b->sg = b->sgl;
+	b->sg_left = mapped;
 	b->sg_off = 0;
 	return 0;
 }
@@ -226,8 +283,8 @@ static int edu_ubuf_map(struct edu_ureq *r, struct edu_ubuf *b, u32 len)
 /*
  * Next DMA-contiguous piece of at most @max bytes.  Adjacent segments that
  * continue each other in DMA address space (an IOMMU's single IOVA range,
- * physically contiguous pages split at the max segment size) are merged:
- * the device sees one address range per transfer and nothing else.
+ * physically contiguous pages) are merged: the device sees one address
+ * range per transfer, which costs 100 ms however short it is.
  */
 static bool edu_ubuf_next(struct edu_ubuf *b, u32 max, dma_addr_t *addr,
 			  u32 *len)
@@ -280,9 +337,9 @@ static void edu_ubuf_copy(struct edu_ubuf *b, u32 pos, u8 *kbuf, u32 len,
 
 /*
  * Batch bytes [pos, pos + len) of one side <-> the device buffer at
- * r->dev_base: the source side goes @to_dev, the destination side comes
- * from it.  r->done counts bytes at their final destination, so the
- * source half of a loopback does not count.
+ * r->dev_base, under the DMA claim: the source side goes to the device,
+ * the destination side comes from it.  r->done counts bytes at their
+ * final destination, so the source half of a loopback does not count.
  */
 static int edu_ureq_move(struct edu_ureq *r, bool to_dev, u32 pos, u32 len)
 {
@@ -294,7 +351,10 @@ static int edu_ureq_move(struct edu_ureq *r, bool to_dev, u32 pos, u32 len)
 	u32 n;
 	int ret;
 
-	if (b->bounce) {
+	ret = edu_ubuf_map(r, b, pos, len);
+	if (ret < 0)
+		return ret;
+	if (ret) {
 		if (to_dev)
 			edu_ubuf_copy(b, pos, edu->bounce, len, false);
 		ret = edu_dma_xfer(edu, edu->bounce_dma, dev_off, len, to_dev,
@@ -308,20 +368,23 @@ static int edu_ureq_move(struct edu_ureq *r, bool to_dev, u32 pos, u32 len)
 		return 0;
 	}
 	while (len) {
-		if (WARN_ON_ONCE(!edu_ubuf_next(b, len, &addr, &n)))
-			return -EIO;
+		if (WARN_ON_ONCE(!edu_ubuf_next(b, len, &addr, &n))) {
+			ret = -EIO;
+			break;
+		}
 		ret = edu_dma_xfer(edu, addr, dev_off, n, to_dev, r->mode);
 		if (ret)
-			return ret;
+			break;
 		if (count)
 			r->done += n;
 		dev_off += n;
 		len -= n;
 	}
-	return 0;
+	edu_ubuf_unmap(r, b);
+	return ret;
 }
 
-/* One window's worth, under the DMA claim (which also covers edu->bounce). */
+/* One window's worth: claim, source to the device, device to destination. */
 static int edu_ureq_chunk(struct edu_ureq *r, u32 pos, u32 len)
 {
 	struct edu_dev *edu = r->edu;
@@ -339,10 +402,28 @@ static int edu_ureq_chunk(struct edu_ureq *r, u32 pos, u32 len)
 }
 
 /*
+ * Bytes the chunk at batch offset @pos may take: what the window holds,
+ * shortened to end on a cache line of the destination unless it is the
+ * batch's last (so only the stream's first and last chunks are bounced).
+ */
+static u32 edu_ureq_chunk_len(struct edu_ureq *r, u32 pos, u32 avail)
+{
+	u32 len = min_t(u32, avail - pos, EDU_DMA_WINDOW - r->dev_base);
+	u64 end;
+
+	if (!edu_uses_dst(r) || pos + len == avail)
+		return len;
+	end = round_down(r->dst.uaddr + r->batch_start + pos + len, r->line);
+	if (end > r->dst.uaddr + r->batch_start + pos)
+		len = end - (r->dst.uaddr + r->batch_start + pos);
+	return len;
+}
+
+/*
  * One batch: pinning happens outside the gate (it may fault and sleep for
- * long); mapping, transfers and unmapping happen inside it.  The batch
- * stops early at a chunk boundary for remove, suspend and signals; the
- * caller resumes from r->done.
+ * long); each chunk is mapped, moved and unmapped inside it, under the DMA
+ * claim.  The batch stops early at a chunk boundary for remove, suspend
+ * and signals; the caller resumes from r->done.
  */
 static int edu_ureq_batch(struct edu_ureq *r, u32 blen)
 {
@@ -350,6 +431,7 @@ static int edu_ureq_batch(struct edu_ureq *r, u32 blen)
 	u32 avail = blen, pos = 0, len;
 	int ret = 0;
 
+	r->batch_start = r->done;
 	if (edu_uses_src(r)) {
 		ret = edu_ubuf_pin(r, &r->src, blen);
 		if (ret < 0)
@@ -366,24 +448,16 @@ static int edu_ureq_batch(struct edu_ureq *r, u32 blen)
 	ret = edu_enter(edu, EDU_ENTER_HW);
 	if (ret)
 		goto out_unpin;
-	if (edu_uses_src(r))
-		ret = edu_ubuf_map(r, &r->src, avail);
-	if (!ret && edu_uses_dst(r))
-		ret = edu_ubuf_map(r, &r->dst, avail);
-
 	while (!ret && pos < avail) {
 		if (pos && (edu_is_dead(edu) || READ_ONCE(edu->suspended) ||
 			    signal_pending(current)))
 			break;
-		len = min_t(u32, avail - pos, EDU_DMA_WINDOW - r->dev_base);
+		len = edu_ureq_chunk_len(r, pos, avail);
 		ret = edu_ureq_chunk(r, pos, len);
 		pos += len;
 	}
-
-	edu_ubuf_unmap(r, &r->dst);
-	edu_ubuf_unmap(r, &r->src);
 	edu_leave(edu);
-	/* all that was mapped has been moved: the rest is not */
+	/* all that was pinned has been moved: the rest is not there */
 	if (!ret && pos >= avail && avail < blen)
 		ret = -EFAULT;
 out_unpin:
@@ -392,24 +466,39 @@ out_unpin:
 	return ret;
 }
 
+/*
+ * Batch length from r->done: whole batches end on a cache line of the
+ * destination, so that the next one starts on one.
+ */
+static u32 edu_ureq_batch_len(struct edu_ureq *r)
+{
+	u64 left = r->length - r->done;
+	u64 start, end;
+
+	if (left <= EDU_USER_BATCH_BYTES)
+		return left;
+	if (!edu_uses_dst(r))
+		return EDU_USER_BATCH_BYTES;
+	start = r->dst.uaddr + r->done;
+	end = round_down(start + EDU_USER_BATCH_BYTES, r->line);
+	return end > start ? end - start : EDU_USER_BATCH_BYTES;
+}
+
 static int edu_ureq_run(struct edu_ureq *r)
 {
-	u32 blen;
 	int ret;
 
 	while (r->done < r->length) {
 		/*
 		 * A signal whose handler runs turns this into -EINTR with
 		 * r->done reported.  Otherwise (freezer, stop signals) the call
-		 * restarts from scratch, which repeats the same transfers -
-		 * unless a loopback's ranges overlap and repeating is not
-		 * idempotent.
+		 * restarts from scratch, which repeats the same transfers: the
+		 * ranges never partly overlap (edu_dma_user_check()), so that
+		 * is idempotent.
 		 */
 		if (signal_pending(current))
-			return r->done && !r->restartable ? -EINTR :
-			       -ERESTARTNOHAND;
-		blen = min_t(u64, r->length - r->done, EDU_USER_BATCH_BYTES);
-		ret = edu_ureq_batch(r, blen);
+			return -ERESTARTNOHAND;
+		ret = edu_ureq_batch(r, edu_ureq_batch_len(r));
 		if (ret == -ERESTARTNOHAND)
 			continue;	/* an interrupted wait: check above */
 		if (ret)
@@ -432,6 +521,22 @@ static int edu_ubuf_setup(struct edu_ubuf *b, u64 uaddr, u64 len,
 	return b->pages ? 0 : -ENOMEM;
 }
 
+/*
+ * A LOOPBACK's source and destination either coincide (an in-place copy,
+ * chunk by chunk: idempotent) or do not overlap.  A partial overlap has no
+ * single meaning when the stream goes through the device in chunks, so it
+ * is refused, like memcpy()'s.
+ */
+static bool edu_loopback_overlaps(const struct edu_dma_user *req)
+{
+	if (req->src == req->dst)
+		return false;
+	return req->src < req->dst + req->length &&
+	       req->dst < req->src + req->length &&
+	       req->src + req->length > req->src &&
+	       req->dst + req->length > req->dst;
+}
+
 static int edu_dma_user_check(const struct edu_dma_user *req)
 {
 	if (req->flags || req->reserved[0] || req->reserved[1] || !req->length)
@@ -446,7 +551,9 @@ static int edu_dma_user_check(const struct edu_dma_user *req)
 			return -EINVAL;
 		return 0;
 	case EDU_DMA_LOOPBACK:
-		return req->device_offset ? -EINVAL : 0;
+		if (req->device_offset || edu_loopback_overlaps(req))
+			return -EINVAL;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -469,9 +576,6 @@ static int edu_dma_user(struct edu_dev *edu, const struct edu_dma_user *req,
 		r->length = min_t(u64, req->length,
 				  EDU_DMA_WINDOW - req->device_offset);
 	r->mode = edu_resolve_wait(EDU_WAIT_DEFAULT);
-	r->restartable = r->direction != EDU_DMA_LOOPBACK ||
-			 req->src >= req->dst + r->length ||
-			 req->dst >= req->src + r->length;
 
 	ret = 0;
 	if (edu_uses_src(r))
@@ -487,9 +591,13 @@ static int edu_dma_user(struct edu_dev *edu, const struct edu_dma_user *req,
 		goto out_free;
 	r->reach_check = dma_addressing_limited(edu_dma_dev(r)) &&
 			 !edu_dma_translated(edu_dma_dev(r));
-	r->max_seg = max_t(unsigned int, PAGE_SIZE,
-			   round_down(dma_get_max_seg_size(edu_dma_dev(r)),
-				      PAGE_SIZE));
+	/*
+	 * dma_get_cache_alignment() is what non-coherent platforms need;
+	 * dma-debug tracks (and the DMA API rules are about) L1 lines even
+	 * where DMA is coherent.
+	 */
+	r->line = max_t(unsigned int, L1_CACHE_BYTES,
+			dma_get_cache_alignment());
 	edu_leave(edu);
 
 	dev_dbg(&edu->dev, "DMA_USER dir %u len %llu%s\n", r->direction,
@@ -503,7 +611,10 @@ out_free:
 	return ret;
 }
 
-/* Once the request was read, @done is written back whatever the outcome. */
+/*
+ * Once the request was read, @done is written back whatever the outcome;
+ * a failure to write it back does not hide the call's own error.
+ */
 long edu_ioctl_dma_user(struct edu_file *ef, void __user *uarg)
 {
 	struct edu_dev *edu = ef->edu;
@@ -516,10 +627,11 @@ long edu_ioctl_dma_user(struct edu_file *ef, void __user *uarg)
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	ret = edu_dma_user_check(&req);
-	if (!ret)
-		ret = edu_dma_user(edu, &req, &done);
+	if (ret)
+		return ret;
+	ret = edu_dma_user(edu, &req, &done);
 	req.done = done;
-	if (copy_to_user(uarg, &req, sizeof(req)))
+	if (copy_to_user(uarg, &req, sizeof(req)) && !ret)
 		return -EFAULT;
 	return ret;
 }

@@ -97,6 +97,8 @@
 #define EDU_DMA_DRAIN_MS	2000U
 #define EDU_SUSPEND_DRAIN_MS	15000U
 #define EDU_STAGING_MAX		SZ_1M
+/* Default coherent memory all open files of one device may hold. */
+#define EDU_STAGING_BUDGET	SZ_4M
 
 /* module parameters (edu_pci.c) */
 extern unsigned int edu_dma_bits;
@@ -173,6 +175,9 @@ struct edu_counters {
  * @dma_bits:      width of the DMA mask set on @pdev
  * @dma_mask:      DMA_BIT_MASK(@dma_bits)
  * @staging_size:  size of each per-open staging buffer
+ * @staging_budget: bytes of staging buffers all open files may hold
+ *                 (sysfs staging_budget)
+ * @staging_used:  bytes of staging buffers allocated now
  * @state_lock:    protects @dead, @suspended, @broken and @active
  * @dead:          removed; every operation fails with -ENODEV
  * @suspended:     between suspend and resume; new hardware sections wait
@@ -206,6 +211,8 @@ struct edu_dev {
 	unsigned int dma_bits;
 	u64 dma_mask;
 	size_t staging_size;
+	unsigned long staging_budget;
+	atomic_long_t staging_used;
 
 	spinlock_t state_lock;	/* see kernel-doc above */
 	bool dead;

@@ -250,6 +250,8 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_put;
 	edu->staging_size = PAGE_ALIGN(edu_staging_size);
+	edu->staging_budget = max_t(unsigned long, EDU_STAGING_BUDGET,
+				    edu->staging_size);
 
 	edu_hw_init(edu);
 	ret = edu_setup_irq(edu);

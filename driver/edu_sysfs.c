@@ -93,6 +93,37 @@ static ssize_t timeouts_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(timeouts);
 
+static ssize_t staging_budget_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n",
+			  READ_ONCE(to_edu_dev(dev)->staging_budget));
+}
+
+/* Lowering the budget frees nothing: it stops new allocations. */
+static ssize_t staging_budget_store(struct device *dev,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	unsigned long v;
+	int ret;
+
+	ret = kstrtoul(buf, 0, &v);
+	if (ret)
+		return ret;
+	WRITE_ONCE(to_edu_dev(dev)->staging_budget, v);
+	return count;
+}
+static DEVICE_ATTR_RW(staging_budget);
+
+static ssize_t staging_used_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&to_edu_dev(dev)->staging_used));
+}
+static DEVICE_ATTR_RO(staging_used);
+
 static struct attribute *edu_attrs[] = {
 	&dev_attr_id_register.attr,
 	&dev_attr_version.attr,
@@ -105,6 +136,8 @@ static struct attribute *edu_attrs[] = {
 	&dev_attr_dma_bytes.attr,
 	&dev_attr_errors.attr,
 	&dev_attr_timeouts.attr,
+	&dev_attr_staging_budget.attr,
+	&dev_attr_staging_used.attr,
 	NULL
 };
 

@@ -171,6 +171,51 @@ TEST_F(DmaMmap, StagingWorksWithoutAMapping) {
   EXPECT_EQ(first_mismatch(data, back), -1);
 }
 
+// Opens are unbounded; the coherent memory they hold is not: a per-device
+// budget (sysfs staging_budget, bytes) makes the allocation beyond it fail
+// with ENOMEM, and a closed file gives its share back.
+TEST_F(DmaMmap, StagingBudgetBoundsCoherentMemory) {
+  const fs::path budget_attr = node_.cls / "staging_budget";
+  const fs::path used_attr = node_.cls / "staging_used";
+  const std::string saved = read_trimmed(budget_attr);
+  ASSERT_FALSE(saved.empty()) << budget_attr << " missing";
+  const std::uint64_t base = std::stoull(read_trimmed(used_attr));
+  // NOLINTNEXTLINE(cppcoreguidelines-special-member-functions): an aggregate, never copied
+  struct Restore {
+    fs::path p;
+    std::string v;
+    ~Restore() { (void)write_file(p, v); }
+  } restore{budget_attr, saved};
+  ASSERT_OK(write_file(budget_attr, std::to_string(base + 3 * staging())));
+
+  std::vector<Fd> files;
+  std::vector<Mapping> maps;
+  for (int i = 0; i < 3; ++i) {
+    files.push_back(open_node(node_));
+    ASSERT_TRUE(files.back().valid());
+    maps.push_back(map_staging(files.back().get(), staging()));
+    ASSERT_TRUE(maps.back().valid()) << "file " << i << " within the budget";
+  }
+  EXPECT_EQ(std::stoull(read_trimmed(used_attr)), base + 3 * staging());
+  Fd extra = open_node(node_);
+  ASSERT_TRUE(extra.valid()) << "opening needs no staging memory";
+  void* p = ::mmap(nullptr, staging(), PROT_READ | PROT_WRITE, MAP_SHARED, extra.get(), 0);
+  EXPECT_EQ(p, MAP_FAILED) << "mmap beyond the staging budget";
+  EXPECT_EQ(errno, ENOMEM);
+  if (p != MAP_FAILED) ::munmap(p, staging());
+  EXPECT_ERRNO(ENOMEM, dma_staging(extra.get(), EDU_DMA_TO_DEVICE, 0, 0, 64))
+      << "DMA_STAGING beyond the budget";
+  EXPECT_RET(64, ::pwrite(extra.get(), std::array<std::uint8_t, 64>{}.data(), 64, 0))
+      << "read/write need no staging memory";
+
+  maps.pop_back();
+  files.pop_back();  // closed: its buffer is freed
+  EXPECT_EQ(std::stoull(read_trimmed(used_attr)), base + 2 * staging());
+  Mapping m = map_staging(extra.get(), staging());
+  EXPECT_TRUE(m.valid()) << "a closed file's share was not given back";
+  EXPECT_ERRNO(EINVAL, write_file(budget_attr, "lots")) << "a non-number";
+}
+
 // --------------------------------------------------------------------------
 // Validation
 
