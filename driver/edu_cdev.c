@@ -155,9 +155,11 @@ static int edu_release(struct inode *inode, struct file *file)
 	struct edu_dev *edu = ef->edu;
 
 	/*
-	 * An asynchronous operation may still target the staging buffer.  It
-	 * ends within its timeout (remove ends it at once).
+	 * An asynchronous operation in flight is taken over, not waited for;
+	 * one that a completer is finishing right now is done within a DMA
+	 * transfer.
 	 */
+	edu_file_async_cancel(ef);
 	wait_event(ef->wq, !READ_ONCE(ef->async_busy));
 	/* the completer touches @ef only under async_lock */
 	spin_lock_irq(&ef->async_lock);

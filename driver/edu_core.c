@@ -200,9 +200,11 @@ static void edu_unit_expire(struct edu_unit *u)
 }
 
 /*
- * First half of remove: no new operation gets in, every sleeper wakes up
- * (waiters on claims, the gate, completions, RAISE_IRQ, COMPLETE and poll),
- * and asynchronous operations are finished off by their timeout work.
+ * First half of remove: no new operation gets in, every sleeper in the core
+ * wakes up (waiters on claims, the gate, completions and RAISE_IRQ), and
+ * asynchronous operations are finished off by their timeout work.  The
+ * files' own waiters (poll, SIGIO, EDU_IOC_COMPLETE) belong to the char
+ * device: edu_remove() hangs them up next.
  */
 void edu_kill(struct edu_dev *edu)
 {
@@ -218,7 +220,6 @@ void edu_kill(struct edu_dev *edu)
 	wake_up_all(&edu->raise_wq);
 	edu_unit_expire(&edu->fact);
 	edu_unit_expire(&edu->dma);
-	edu_files_hangup(edu);
 }
 
 /*
@@ -233,18 +234,30 @@ void edu_drain(struct edu_dev *edu)
 	cancel_delayed_work_sync(&edu->dma.timeout_work);
 }
 
-int edu_suspend_drain(struct edu_dev *edu)
+/*
+ * Close the gate for suspend or a function reset: new hardware sections
+ * wait (interruptibly), and the ones in progress get @ms to finish.
+ * -EBUSY if they did not; the gate stays closed.
+ */
+int edu_gate_close(struct edu_dev *edu, unsigned int ms)
 {
 	spin_lock_irq(&edu->state_lock);
 	edu->suspended = true;
 	spin_unlock_irq(&edu->state_lock);
 
 	if (!wait_event_timeout(edu->state_wq, edu_idle(edu),
-				msecs_to_jiffies(EDU_SUSPEND_DRAIN_MS))) {
-		edu_resume_done(edu, true);
+				msecs_to_jiffies(ms)))
 		return -EBUSY;
-	}
 	return 0;
+}
+
+int edu_suspend_drain(struct edu_dev *edu)
+{
+	int ret = edu_gate_close(edu, EDU_SUSPEND_DRAIN_MS);
+
+	if (ret)
+		edu_resume_done(edu, true);
+	return ret;
 }
 
 void edu_resume_done(struct edu_dev *edu, bool ok)
@@ -253,6 +266,16 @@ void edu_resume_done(struct edu_dev *edu, bool ok)
 	edu->suspended = false;
 	if (!ok)
 		edu->broken = true;
+	spin_unlock_irq(&edu->state_lock);
+	wake_up_all(&edu->state_wq);
+}
+
+/* After a function reset the device is as good as its ID register says. */
+void edu_reset_done(struct edu_dev *edu, bool ok)
+{
+	spin_lock_irq(&edu->state_lock);
+	edu->suspended = false;
+	edu->broken = !ok;
 	spin_unlock_irq(&edu->state_lock);
 	wake_up_all(&edu->state_wq);
 }
@@ -275,6 +298,14 @@ static void edu_set_broken(struct edu_dev *edu)
  * fast.  A waiter that was woken and still found the unit taken sets
  * @handoff; from then on only waiters that have slept may claim, so the
  * unit goes to a waiter at the next release.
+ *
+ * Why not a struct semaphore (FIFO, fair, up() from IRQ context)?  Remove
+ * must wake every waiter at once and make it fail with -ENODEV; a task in
+ * down_interruptible() only returns for up() or a signal.  And up() hands
+ * the semaphore to the first waiter, so every back-to-back operation of a
+ * busy unit would pay a wake-up and a context switch - under TCG a halted
+ * vCPU's wake-up, the cost make bench measures.  The handoff rule keeps
+ * the fairness (Fairness.BackToBackTransfersDoNotStarveAWaiter).
  */
 static bool edu_unit_try_claim(struct edu_dev *edu, struct edu_unit *u,
 			       bool slept, int *ret)
@@ -839,6 +870,44 @@ static void edu_unit_timeout_work(struct work_struct *work)
 			u->is_dma ? "DMA" : "factorial");
 	}
 	edu_async_finish(edu, u, ef, arg, dead ? -ENODEV : -ETIMEDOUT, 0);
+}
+
+/*
+ * release of a file whose asynchronous operation is still in flight: take
+ * the operation over instead of waiting for it (a factorial may compute for
+ * a minute, and close() would sit in D state, holding up exit and the
+ * freezer).  The factorial unit keeps computing; its next user settles it
+ * (edu_fact_settle(), interruptible).  A DMA transfer may still write the
+ * staging buffer, which the caller is about to free: the engine is waited
+ * for, which is one transfer (100 ms) at most.
+ */
+void edu_file_async_cancel(struct edu_file *ef)
+{
+	struct edu_dev *edu = ef->edu;
+	struct edu_unit *units[] = { &edu->fact, &edu->dma };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		struct edu_unit *u = units[i];
+		bool mine;
+		u32 arg;
+
+		spin_lock_irq(&u->lock);
+		mine = u->async_file == ef;
+		if (mine)
+			u->async_file = NULL;	/* whoever clears it finishes */
+		arg = u->async_arg;
+		spin_unlock_irq(&u->lock);
+		if (!mine)
+			continue;
+
+		cancel_delayed_work(&u->timeout_work);
+		if (u->is_dma)
+			edu_dma_drain(edu);
+		dev_dbg(&edu->dev, "asynchronous %s cancelled by close\n",
+			u->is_dma ? "DMA" : "factorial");
+		edu_async_finish(edu, u, ef, arg, -ECANCELED, 0);
+	}
 }
 
 int edu_factorial_async(struct edu_dev *edu, struct edu_file *ef, u32 input,

@@ -180,9 +180,11 @@ struct edu_counters {
  * @staging_used:  bytes of staging buffers allocated now
  * @state_lock:    protects @dead, @suspended, @broken and @active
  * @dead:          removed; every operation fails with -ENODEV
- * @suspended:     between suspend and resume; new hardware sections wait
+ * @suspended:     between suspend and resume, or around a function reset;
+ *                 new hardware sections wait
  * @broken:        hardware unusable (stuck DMA, bad ID after resume)
  * @active:        gate sections in progress (incl. asynchronous operations)
+ * @reset_unclean: a function reset began with operations still running
  * @state_wq:      waiters for @active to drain or @suspended to clear
  * @fact:          factorial unit
  * @dma:           DMA engine
@@ -219,6 +221,7 @@ struct edu_dev {
 	bool suspended;
 	bool broken;
 	unsigned int active;
+	bool reset_unclean;
 	wait_queue_head_t state_wq;
 
 	struct edu_unit fact;
@@ -288,8 +291,10 @@ void edu_leave(struct edu_dev *edu);
 bool edu_is_dead(struct edu_dev *edu);
 void edu_kill(struct edu_dev *edu);
 void edu_drain(struct edu_dev *edu);
+int edu_gate_close(struct edu_dev *edu, unsigned int ms);
 int edu_suspend_drain(struct edu_dev *edu);
 void edu_resume_done(struct edu_dev *edu, bool ok);
+void edu_reset_done(struct edu_dev *edu, bool ok);
 void edu_hw_init(struct edu_dev *edu);
 void edu_hw_quiesce(struct edu_dev *edu);
 bool edu_id_supported(u32 id);
@@ -327,6 +332,7 @@ int edu_dma_xfer(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 /* edu_core.c: asynchronous operations */
 int edu_file_async_reserve(struct edu_file *ef);
 void edu_file_async_unreserve(struct edu_file *ef);
+void edu_file_async_cancel(struct edu_file *ef);
 void edu_file_post(struct edu_file *ef, u32 op, int status, u64 result);
 
 /* edu_cdev.c */

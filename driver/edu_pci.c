@@ -299,6 +299,7 @@ static void edu_remove(struct pci_dev *pdev)
 	cdev_device_del(&edu->cdev, &edu->dev);
 
 	edu_kill(edu);
+	edu_files_hangup(edu);
 	edu_drain(edu);
 	edu_files_teardown(edu);
 	edu_hw_quiesce(edu);
@@ -336,26 +337,64 @@ static int edu_pm_suspend(struct device *dev)
 	return ret;
 }
 
+/* After resume or a reset: is it still our device?  Then set it up again. */
+static bool edu_hw_restart(struct edu_dev *edu, const char *after)
+{
+	u32 id = readl(edu->regs + EDU_REG_ID);
+
+	if (!edu_id_supported(id)) {
+		dev_err(&edu->pdev->dev,
+			"identification register reads 0x%08x after %s; device disabled\n",
+			id, after);
+		return false;
+	}
+	edu->id_register = id;
+	edu_hw_init(edu);
+	dev_dbg(&edu->pdev->dev, "%s done\n", after);
+	return true;
+}
+
 static int edu_pm_resume(struct device *dev)
 {
 	struct edu_dev *edu = dev_get_drvdata(dev);
-	u32 id = readl(edu->regs + EDU_REG_ID);
-	bool ok = edu_id_supported(id);
+	bool ok = edu_hw_restart(edu, "resume");
 
-	if (ok) {
-		edu->id_register = id;
-		edu_hw_init(edu);
-		dev_dbg(dev, "resumed\n");
-	} else {
-		dev_err(dev,
-			"identification register reads 0x%08x after resume; device disabled\n",
-			id);
-	}
 	edu_resume_done(edu, ok);
 	return ok ? 0 : -ENODEV;
 }
 
 static DEFINE_SIMPLE_DEV_PM_OPS(edu_pm_ops, edu_pm_suspend, edu_pm_resume);
+
+/*
+ * Function reset (sysfs "reset", VFIO, a driver's pci_reset_function()):
+ * gate I/O as suspend does.  Every operation ends within its timeout, so
+ * the wait is bounded; reset_prepare cannot refuse, so when one is still
+ * running after that (a stuck device) the reset goes ahead and the device
+ * stays marked broken (-EIO) until a later reset finds it idle and sane.
+ */
+static void edu_pci_reset_prepare(struct pci_dev *pdev)
+{
+	struct edu_dev *edu = pci_get_drvdata(pdev);
+
+	edu->reset_unclean = edu_gate_close(edu, EDU_TIMEOUT_MAX_MS +
+					    EDU_DMA_DRAIN_MS) != 0;
+	if (edu->reset_unclean)
+		dev_err(&pdev->dev, "operations still running at reset\n");
+	edu_hw_quiesce(edu);
+}
+
+static void edu_pci_reset_done(struct pci_dev *pdev)
+{
+	struct edu_dev *edu = pci_get_drvdata(pdev);
+	bool ok = edu_hw_restart(edu, "reset");
+
+	edu_reset_done(edu, ok && !edu->reset_unclean);
+}
+
+static const struct pci_error_handlers edu_err_handlers = {
+	.reset_prepare	= edu_pci_reset_prepare,
+	.reset_done	= edu_pci_reset_done,
+};
 
 static const struct pci_device_id edu_pci_ids[] = {
 	{ PCI_DEVICE(EDU_PCI_VENDOR_ID, EDU_PCI_DEVICE_ID) },
@@ -369,6 +408,7 @@ static struct pci_driver edu_pci_driver = {
 	.probe		= edu_probe,
 	.remove		= edu_remove,
 	.shutdown	= edu_shutdown,
+	.err_handler	= &edu_err_handlers,
 	.driver.pm	= pm_sleep_ptr(&edu_pm_ops),
 };
 

@@ -238,10 +238,24 @@ TEST_F(Async, FaultingCompleteArgument) {
 
 TEST_F(Async, CloseWithOperationsInFlight) {
   {
+    // close() takes a factorial in flight over instead of sleeping (in D
+    // state) until the device has computed it; the unit's next user waits
+    // for the abandoned computation instead, interruptibly.
     Fd f = open_node(node_);
     ASSERT_TRUE(f.valid());
     ASSERT_OK(start_factorial(f.get(), kSlowFactorial));
-  }  // close waits (bounded) for the factorial
+    const auto t0 = Clock::now();
+    f.reset();
+    const auto took = Clock::now() - t0;
+    EXPECT_LT(took, 300ms) << "close() waited for the asynchronous factorial";
+    Fd g = open_node(node_);
+    ASSERT_TRUE(g.valid());
+    edu_factorial req{};
+    req.input = 10;
+    req.flags = EDU_WAIT_POLL;
+    ASSERT_OK(::ioctl(g.get(), EDU_IOC_FACTORIAL, &req)) << "after the abandoned computation";
+    EXPECT_EQ(req.result, 3628800U);
+  }
   {
     Fd f = open_node(node_);
     ASSERT_TRUE(f.valid());
