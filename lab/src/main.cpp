@@ -16,6 +16,10 @@
 #include "session.hpp"
 #include "termination.hpp"
 
+namespace edulab {
+const char* source_dir();  // source_dir.cpp
+}  // namespace edulab
+
 namespace fs = std::filesystem;
 using namespace edulab;
 
@@ -23,7 +27,7 @@ namespace {
 
 fs::path project_root() {
   if (const char* r = std::getenv("EDULAB_ROOT"); r != nullptr && *r != '\0') return r;
-  return EDULAB_SOURCE_DIR;
+  return source_dir();
 }
 
 // Identifies this runner across the PID namespaces that may share /tmp

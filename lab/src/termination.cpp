@@ -1,6 +1,7 @@
 #include "termination.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <system_error>
 
@@ -22,6 +23,13 @@ sigset_t termination_set() {
   return set;
 }
 
+// The disposition of SIGPIPE before the runner ignored it (one runner per
+// process: TerminationSignals lives in main()).
+struct sigaction& saved_sigpipe() {
+  static struct sigaction saved {};
+  return saved;
+}
+
 }  // namespace
 
 TerminationSignals::TerminationSignals() {
@@ -31,10 +39,18 @@ TerminationSignals::TerminationSignals() {
   }
   fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "signalfd");
+  // A peer that goes away (QEMU's sockets as the guest dies, a closed
+  // stdout pipe) must cost the writer an EPIPE, which it handles, not the
+  // runner's life and with it the verdict (killed by SIGPIPE: exit 141).
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;  // NOLINT(cppcoreguidelines-pro-type-union-access)
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, &saved_sigpipe());
 }
 
 TerminationSignals::~TerminationSignals() {
   ::close(fd_);
+  ::sigaction(SIGPIPE, &saved_sigpipe(), nullptr);
   ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
@@ -51,6 +67,9 @@ std::optional<int> TerminationSignals::take() const {
 void TerminationSignals::unblock_in_child() {
   const sigset_t set = termination_set();
   ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  // An ignored signal stays ignored across exec: QEMU starts with SIGPIPE's
+  // default disposition, as without the runner.
+  ::signal(SIGPIPE, SIG_DFL);
 }
 
 void TerminationSignals::reraise(int sig) {

@@ -18,6 +18,9 @@
 
 #include "edu-bench-report/cli.hpp"
 
+// test_data_dir.cpp
+const char* edu_bench_report_test_data_dir();
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -29,7 +32,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-const fs::path kFixture = fs::path(EDU_BENCH_REPORT_TEST_DATA) / "bench-small.json";
+const fs::path kFixture = fs::path(edu_bench_report_test_data_dir()) / "bench-small.json";
 
 json fixture() {
   std::ifstream in(kFixture);
