@@ -269,6 +269,8 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_debugfs;
 	}
 
+	/* what AER recovery restores after a link reset */
+	pci_save_state(pdev);
 	dev_info(dev, "%s: edu v%u.%u (id 0x%08x), %s IRQ %d, %u-bit DMA\n",
 		 dev_name(&edu->dev), EDU_ID_MAJOR(edu->id_register),
 		 EDU_ID_MINOR(edu->id_register), edu->id_register,
@@ -388,10 +390,58 @@ static void edu_pci_reset_done(struct pci_dev *pdev)
 	struct edu_dev *edu = pci_get_drvdata(pdev);
 	bool ok = edu_hw_restart(edu, "reset");
 
+	/* the core's restore consumed the saved state AER recovery needs */
+	pci_save_state(pdev);
 	edu_reset_done(edu, ok && !edu->reset_unclean);
 }
 
+/*
+ * AER recovery.  On an uncorrectable error new I/O is held at the gate and
+ * what is in flight gets a DMA transfer's time to end (its MMIO may already
+ * read all ones, which fails it with -ENODEV); a non-fatal error needs no
+ * reset, a fatal one resets the link, after which the configuration space
+ * is restored and the device must identify itself again.
+ */
+static pci_ers_result_t edu_pci_error_detected(struct pci_dev *pdev,
+					       pci_channel_state_t state)
+{
+	struct edu_dev *edu = pci_get_drvdata(pdev);
+
+	dev_warn(&pdev->dev, "PCI error (channel state %d): holding I/O\n",
+		 state);
+	if (state == pci_channel_io_perm_failure)
+		return PCI_ERS_RESULT_DISCONNECT;	/* remove follows */
+	edu_gate_close(edu, EDU_DMA_DRAIN_MS);
+	return state == pci_channel_io_normal ? PCI_ERS_RESULT_CAN_RECOVER :
+						PCI_ERS_RESULT_NEED_RESET;
+}
+
+static pci_ers_result_t edu_pci_slot_reset(struct pci_dev *pdev)
+{
+	struct edu_dev *edu = pci_get_drvdata(pdev);
+
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	if (edu_id_supported(readl(edu->regs + EDU_REG_ID)))
+		return PCI_ERS_RESULT_RECOVERED;
+	edu_reset_done(edu, false);	/* no resume follows: fail, not hold */
+	return PCI_ERS_RESULT_DISCONNECT;
+}
+
+static void edu_pci_error_resume(struct pci_dev *pdev)
+{
+	struct edu_dev *edu = pci_get_drvdata(pdev);
+	bool ok = edu_hw_restart(edu, "PCI error recovery");
+
+	edu_reset_done(edu, ok);
+	if (ok)
+		dev_info(&pdev->dev, "recovered from a PCI error\n");
+}
+
 static const struct pci_error_handlers edu_err_handlers = {
+	.error_detected	= edu_pci_error_detected,
+	.slot_reset	= edu_pci_slot_reset,
+	.resume		= edu_pci_error_resume,
 	.reset_prepare	= edu_pci_reset_prepare,
 	.reset_done	= edu_pci_reset_done,
 };

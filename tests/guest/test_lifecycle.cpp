@@ -18,6 +18,7 @@
 
 #include "edu_test_util.hpp"
 #include "orphan.hpp"
+#include "qmp.hpp"
 
 namespace edutest {
 namespace {
@@ -315,6 +316,92 @@ TEST(Reset, FunctionResetDuringIoLosesNothing) {
   EXPECT_GT(ops.load(), 10);
   expect_factorial_works(f.get());
   expect_dma_works(f.get());
+}
+
+// --------------------------------------------------------------------------
+// AER: QEMU injects an uncorrectable error at the edu's root port
+// (pcie_aer_inject_error over the lab.qmp port); the kernel's AER driver
+// walks the devices below it. Without error handlers it logs "can't recover
+// (no error_detected callback)" and "device recovery failed".
+
+// Kernel log records written from now on (/dev/kmsg, from its end).
+class KmsgTail {
+ public:
+  KmsgTail() : fd_(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {
+    if (fd_.valid()) ::lseek(fd_.get(), 0, SEEK_END);
+  }
+  [[nodiscard]] bool valid() const { return fd_.valid(); }
+  // Waits until a new record contains text; returns whether one did.
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    std::array<char, 8192> rec{};
+    while (std::chrono::steady_clock::now() < end) {
+      const ssize_t n = ::read(fd_.get(), rec.data(), rec.size() - 1);
+      if (n > 0) {
+        const std::string r(rec.data(), static_cast<std::size_t>(n));
+        seen_ += r;
+        if (r.find(text) != std::string::npos) return true;
+      } else if (n < 0 && errno == EAGAIN) {
+        std::this_thread::sleep_for(20ms);
+      }
+    }
+    return false;
+  }
+  [[nodiscard]] const std::string& seen() const { return seen_; }
+
+ private:
+  Fd fd_;
+  std::string seen_;
+};
+
+TEST(Aer, UncorrectableErrorsAreRecovered) {
+#if defined(__aarch64__)
+  GTEST_SKIP() << "arm64 virt: an injected error never reaches the guest's AER driver";
+#endif
+  const auto port = Qmp::find_port();
+  if (!port) GTEST_SKIP() << "no lab.qmp port: this runner does not expose QEMU's monitor";
+  const auto nodes = edu_nodes();
+  ASSERT_FALSE(nodes.empty());
+  const EduNode& n = nodes.front();
+  // The root port above the device.
+  const fs::path rp = fs::canonical(n.pci).parent_path();
+  if (!fs::exists(rp / "aer_rootport_total_err_nonfatal")) {
+    GTEST_SKIP() << rp << ": the kernel's AER driver does not handle this root port";
+  }
+  Qmp qmp(*port);
+  ASSERT_TRUE(qmp.ok()) << *port << ": " << errno_name(errno);
+  // QEMU's id of that root port: the bridge whose secondary bus is ours.
+  const int bus = std::stoi(n.pci.filename().string().substr(5, 2), nullptr, 16);
+  const auto pci = qmp.execute("query-pci");
+  ASSERT_TRUE(pci.has_value() && pci->contains("return")) << (pci ? pci->dump() : "no reply");
+  std::string qemu_port;
+  for (const auto& b : (*pci)["return"]) {
+    for (const auto& d : b.value("devices", json::array())) {
+      if (d.contains("pci_bridge") && d["pci_bridge"]["bus"].value("secondary", -1) == bus) {
+        qemu_port = d.value("qdev_id", "");
+      }
+    }
+  }
+  ASSERT_FALSE(qemu_port.empty()) << "no bridge leads to bus " << bus;
+
+  Fd f = open_node(n);
+  ASSERT_TRUE(f.valid());
+  // POISON_TLP is non-fatal by default (no reset), DLP fatal (link reset).
+  for (const char* error : {"POISON_TLP", "DLP"}) {
+    SCOPED_TRACE(error);
+    KmsgTail log;
+    ASSERT_TRUE(log.valid()) << "/dev/kmsg: " << errno_name(errno);
+    const auto reply =
+        qmp.execute("human-monitor-command",
+                    {{"command-line", "pcie_aer_inject_error " + qemu_port + " " + error}});
+    ASSERT_TRUE(reply.has_value() && reply->contains("return")) << (reply ? reply->dump() : "");
+    ASSERT_NE(reply->dump().find("OK id"), std::string::npos) << reply->dump();
+    EXPECT_TRUE(log.wait_for("AER: device recovery", 20s)) << log.seen();
+    EXPECT_EQ(log.seen().find("recovery failed"), std::string::npos) << log.seen();
+    EXPECT_NE(log.seen().find("recovered from a PCI error"), std::string::npos) << log.seen();
+    expect_factorial_works(f.get());
+    expect_dma_works(f.get());
+  }
 }
 
 // --------------------------------------------------------------------------
