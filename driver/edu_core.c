@@ -206,10 +206,13 @@ static void edu_unit_expire(struct edu_unit *u)
  * files' own waiters (poll, SIGIO, EDU_IOC_COMPLETE) belong to the char
  * device: edu_remove() hangs them up next.
  */
-void edu_kill(struct edu_dev *edu)
+unsigned int edu_kill(struct edu_dev *edu)
 {
+	unsigned int active;
+
 	spin_lock_irq(&edu->state_lock);
 	edu->dead = true;
+	active = edu->active;
 	spin_unlock_irq(&edu->state_lock);
 
 	wake_up_all(&edu->state_wq);
@@ -220,6 +223,7 @@ void edu_kill(struct edu_dev *edu)
 	wake_up_all(&edu->raise_wq);
 	edu_unit_expire(&edu->fact);
 	edu_unit_expire(&edu->dma);
+	return active;
 }
 
 /*
@@ -232,6 +236,19 @@ void edu_drain(struct edu_dev *edu)
 	wait_event(edu->state_wq, edu_idle(edu));
 	cancel_delayed_work_sync(&edu->fact.timeout_work);
 	cancel_delayed_work_sync(&edu->dma.timeout_work);
+}
+
+/*
+ * edu_drain() for shutdown, which must not hold up a reboot: -EBUSY when
+ * operations are still in the gate after @ms (a DMA transfer of a device
+ * that stopped answering).
+ */
+int edu_drain_timeout(struct edu_dev *edu, unsigned int ms)
+{
+	if (!wait_event_timeout(edu->state_wq, edu_idle(edu),
+				msecs_to_jiffies(ms)))
+		return -EBUSY;
+	return 0;
 }
 
 /*

@@ -316,14 +316,26 @@ static void edu_remove(struct pci_dev *pdev)
 
 /*
  * Reboot/kexec: stop the device from writing memory or raising interrupts
- * behind the next kernel's back.  Operations still waiting time out.
+ * behind the next kernel's back.  User space still runs while devices shut
+ * down, so the gate is shut for good first, as remove does: an ioctl racing
+ * with us fails with -ENODEV instead of re-enabling interrupts or starting
+ * a transfer that QEMU would drop once bus mastering is off.  Waiting for
+ * what is in flight is bounded, a reboot must not hang on a dead device.
  */
 static void edu_shutdown(struct pci_dev *pdev)
 {
 	struct edu_dev *edu = pci_get_drvdata(pdev);
+	unsigned int in_flight;
 
+	in_flight = edu_kill(edu);
+	edu_files_hangup(edu);
+	if (edu_drain_timeout(edu, EDU_DMA_DRAIN_MS))
+		dev_warn(&pdev->dev,
+			 "operations still running at shutdown\n");
 	edu_hw_quiesce(edu);
 	pci_clear_master(pdev);
+	dev_info(&pdev->dev, "shut down, %u operation(s) were in flight\n",
+		 in_flight);
 }
 
 static int edu_pm_suspend(struct device *dev)
