@@ -25,6 +25,59 @@ static bool edu_nonblock(struct file *file)
 	return file->f_flags & O_NONBLOCK;
 }
 
+/*
+ * Asynchronous operations of a file: at most one in flight.  The core
+ * reports its end through edu_file_post(), with @ef as the cookie.
+ */
+static int edu_file_async_begin(struct edu_file *ef, bool *had_result)
+{
+	int ret = 0;
+
+	spin_lock_irq(&ef->async_lock);
+	if (ef->async_busy) {
+		ret = -EBUSY;
+	} else {
+		ef->async_busy = true;
+		/* the new operation replaces a completion nobody collected */
+		*had_result = ef->async_done;
+		ef->async_done = false;
+	}
+	spin_unlock_irq(&ef->async_lock);
+	return ret;
+}
+
+/* The operation did not start: the uncollected completion stays. */
+static void edu_file_async_abort(struct edu_file *ef, bool had_result)
+{
+	spin_lock_irq(&ef->async_lock);
+	ef->async_busy = false;
+	ef->async_done = had_result;
+	wake_up_all(&ef->wq);
+	spin_unlock_irq(&ef->async_lock);
+}
+
+/*
+ * edu_done_fn of a file's operations.  Everything that touches @ef happens
+ * under async_lock, so edu_release() can free @ef once it has seen
+ * !async_busy and taken the lock once.
+ */
+static void edu_file_post(void *cookie, u32 op, int status, u64 result)
+{
+	struct edu_file *ef = cookie;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ef->async_lock, flags);
+	memset(&ef->async_result, 0, sizeof(ef->async_result));
+	ef->async_result.op = op;
+	ef->async_result.status = status;
+	ef->async_result.result = result;
+	ef->async_done = true;
+	ef->async_busy = false;
+	wake_up_poll(&ef->wq, EPOLLIN | EPOLLRDNORM);
+	kill_fasync(&ef->fasync, SIGIO, POLL_IN);
+	spin_unlock_irqrestore(&ef->async_lock, flags);
+}
+
 /* Allocate the staging buffer on first use; caller holds staging_lock. */
 static int edu_staging_alloc_locked(struct edu_file *ef)
 {
@@ -46,7 +99,7 @@ static int edu_staging_alloc_locked(struct edu_file *ef)
 				     READ_ONCE(edu->staging_budget));
 		return -ENOMEM;
 	}
-	ef->staging = dma_alloc_coherent(&edu->pdev->dev, edu->staging_size,
+	ef->staging = dma_alloc_coherent(edu->dma_dev, edu->staging_size,
 					 &ef->staging_dma, GFP_KERNEL);
 	if (!ef->staging) {
 		atomic_long_sub(edu->staging_size, &edu->staging_used);
@@ -80,7 +133,7 @@ static void edu_staging_free_locked(struct edu_file *ef)
 	lockdep_assert_held(&edu->files_lock);
 	mutex_lock(&ef->staging_lock);
 	if (ef->staging) {
-		dma_free_coherent(&edu->pdev->dev, edu->staging_size,
+		dma_free_coherent(edu->dma_dev, edu->staging_size,
 				  ef->staging, ef->staging_dma);
 		ef->staging = NULL;
 		atomic_long_sub(edu->staging_size, &edu->staging_used);
@@ -159,7 +212,7 @@ static int edu_release(struct inode *inode, struct file *file)
 	 * one that a completer is finishing right now is done within a DMA
 	 * transfer.
 	 */
-	edu_file_async_cancel(ef);
+	edu_async_cancel(edu, ef);
 	wait_event(ef->wq, !READ_ONCE(ef->async_busy));
 	/* the completer touches @ef only under async_lock */
 	spin_lock_irq(&ef->async_lock);
@@ -305,7 +358,7 @@ static int edu_mmap(struct file *file, struct vm_area_struct *vma)
 	ret = edu_staging_alloc_locked(ef);
 	if (!ret) {
 		vma->vm_ops = &edu_vm_ops;
-		ret = dma_mmap_coherent(&edu->pdev->dev, vma, ef->staging,
+		ret = dma_mmap_coherent(edu->dma_dev, vma, ef->staging,
 					ef->staging_dma, edu->staging_size);
 	}
 	mutex_unlock(&ef->staging_lock);
@@ -403,14 +456,23 @@ static long edu_ioctl_factorial(struct file *file, struct edu_file *ef,
 	if (f.reserved || edu_check_op_flags(f.flags) ||
 	    f.timeout_ms > EDU_TIMEOUT_MAX_MS)
 		return -EINVAL;
-	timeout = f.timeout_ms ? f.timeout_ms : READ_ONCE(edu_timeout_ms);
+	timeout = f.timeout_ms ? f.timeout_ms : READ_ONCE(edu->timeout_ms);
 
-	if (f.flags & EDU_OP_ASYNC)
-		return edu_factorial_async(edu, ef, f.input, timeout,
-					   edu_nonblock(file));
+	if (f.flags & EDU_OP_ASYNC) {
+		bool had_result;
 
-	ret = edu_factorial(edu, f.input, edu_resolve_wait(f.flags), timeout,
-			    edu_nonblock(file), &result);
+		ret = edu_file_async_begin(ef, &had_result);
+		if (ret)
+			return ret;
+		ret = edu_factorial_async(edu, f.input, timeout,
+					  edu_nonblock(file), edu_file_post, ef);
+		if (ret)
+			edu_file_async_abort(ef, had_result);
+		return ret;
+	}
+
+	ret = edu_factorial(edu, f.input, edu_resolve_wait(edu, f.flags),
+			    timeout, edu_nonblock(file), &result);
 	if (ret)
 		return ret;
 	f.result = result;
@@ -446,6 +508,7 @@ static long edu_ioctl_dma_staging(struct file *file, struct edu_file *ef,
 {
 	struct edu_dev *edu = ef->edu;
 	struct edu_dma_staging s;
+	dma_addr_t addr;
 	bool to_device;
 	int ret;
 
@@ -469,13 +532,23 @@ static long edu_ioctl_dma_staging(struct file *file, struct edu_file *ef,
 	if (ret)
 		return ret;
 	to_device = s.direction == EDU_DMA_TO_DEVICE;
-	if (s.flags & EDU_OP_ASYNC)
-		return edu_staging_dma_async(edu, ef, s.staging_offset,
-					     s.device_offset, s.length,
-					     to_device, edu_nonblock(file));
-	return edu_staging_dma(edu, ef, s.staging_offset, s.device_offset,
-			       s.length, to_device, edu_resolve_wait(s.flags),
-			       edu_nonblock(file));
+	/* the buffer lives until release, which cancels what is in flight */
+	addr = ef->staging_dma + s.staging_offset;
+	if (s.flags & EDU_OP_ASYNC) {
+		bool had_result;
+
+		ret = edu_file_async_begin(ef, &had_result);
+		if (ret)
+			return ret;
+		ret = edu_dma_async(edu, addr, s.device_offset, s.length,
+				    to_device, edu_nonblock(file),
+				    edu_file_post, ef);
+		if (ret)
+			edu_file_async_abort(ef, had_result);
+		return ret;
+	}
+	return edu_dma(edu, addr, s.device_offset, s.length, to_device,
+		       edu_resolve_wait(edu, s.flags), edu_nonblock(file));
 }
 
 static bool edu_file_settled(struct edu_file *ef)

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * edu core: register access, the gate that separates operations from
- * remove/suspend, the per-unit claims, interrupt handling, waits (IRQ, poll,
- * hybrid), the factorial unit, the DMA engine and asynchronous operations.
+ * edu core: the operations the char device offers, built on the engine
+ * (edu_engine.c): the gate that separates them from remove, suspend and
+ * resets, the per-unit claims, interrupt handling and asynchronous
+ * operations.  It knows neither files nor PCI: an asynchronous operation
+ * reports to a callback, and a device whose DMA engine does not stop is
+ * handed to the bus glue (edu->cut_off).
  */
 
 #include <linux/bitops.h>
-#include <linux/delay.h>
-#include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
-#include <linux/io.h>
 #include <linux/jiffies.h>
-#include <linux/ktime.h>
-#include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 
@@ -21,72 +19,12 @@
 #define CREATE_TRACE_POINTS
 #include "edu_trace.h"
 
-/* Polling: spin this long first, then sleep with exponential back-off. */
-#define EDU_POLL_SPIN_US	20
-#define EDU_POLL_MIN_US		10
-#define EDU_POLL_MAX_US		1000
-
-static u32 edu_rd(struct edu_dev *edu, u32 reg)
-{
-	return readl(edu->regs + reg);
-}
-
-static void edu_wr(struct edu_dev *edu, u32 reg, u32 val)
-{
-	writel(val, edu->regs + reg);
-}
-
-/* Registers at 0x80 and above take 8-byte accesses. */
-static void edu_write64(struct edu_dev *edu, u32 reg, u64 val)
-{
-#ifdef CONFIG_64BIT
-	writeq(val, edu->regs + reg);
-#else
-	/* probe limits the mask to 32 bits; the device zero-extends */
-	writel(lower_32_bits(val), edu->regs + reg);
-#endif
-}
-
-u64 edu_read64(struct edu_dev *edu, u32 reg)
-{
-#ifdef CONFIG_64BIT
-	return readq(edu->regs + reg);
-#else
-	return readl(edu->regs + reg);
-#endif
-}
-
-bool edu_id_supported(u32 id)
-{
-	return (id & EDU_ID_MAGIC_MASK) == EDU_ID_MAGIC &&
-	       EDU_ID_MAJOR(id) == EDU_ID_KNOWN_MAJOR;
-}
-
-/* Put the device into the state the driver assumes: no IRQ bits pending. */
-void edu_hw_init(struct edu_dev *edu)
-{
-	edu_wr(edu, EDU_REG_STATUS, 0);
-	edu_wr(edu, EDU_REG_IRQ_ACK, U32_MAX);
-}
-
-/*
- * Leave the device with nothing that can raise an interrupt later.  Also
- * works around QEMU 7.2 hanging on hot-unplug: unrealize joins the
- * factorial thread while holding the global lock, and a thread that
- * finishes with the IRQ-enable bit set waits for that lock forever.
- */
-void edu_hw_quiesce(struct edu_dev *edu)
-{
-	edu_wr(edu, EDU_REG_STATUS, 0);
-	edu_wr(edu, EDU_REG_IRQ_ACK, U32_MAX);
-}
-
-unsigned int edu_resolve_wait(u32 flags)
+unsigned int edu_resolve_wait(struct edu_dev *edu, u32 flags)
 {
 	unsigned int mode = flags & EDU_WAIT_MASK;
 
 	if (mode == EDU_WAIT_DEFAULT)
-		mode = READ_ONCE(edu_wait_mode);
+		mode = READ_ONCE(edu->wait_mode);
 	if (mode < EDU_WAIT_IRQ || mode > EDU_WAIT_HYBRID)
 		mode = EDU_WAIT_HYBRID;
 	return mode;
@@ -96,6 +34,10 @@ static void edu_unit_timeout_work(struct work_struct *work);
 
 static void edu_unit_init(struct edu_dev *edu, struct edu_unit *u, bool dma)
 {
+	static struct lock_class_key fact_key, dma_key;
+
+	lockdep_init_map(&u->claim_map, dma ? "edu_dma_claim" : "edu_fact_claim",
+			 dma ? &dma_key : &fact_key, 0);
 	u->edu = edu;
 	u->is_dma = dma;
 	spin_lock_init(&u->lock);
@@ -106,6 +48,9 @@ static void edu_unit_init(struct edu_dev *edu, struct edu_unit *u, bool dma)
 
 void edu_dev_init(struct edu_dev *edu)
 {
+	static struct lock_class_key gate_key;
+
+	lockdep_init_map(&edu->gate_map, "edu_gate", &gate_key, 0);
 	spin_lock_init(&edu->state_lock);
 	init_waitqueue_head(&edu->state_wq);
 	edu_unit_init(edu, &edu->fact, false);
@@ -121,6 +66,13 @@ void edu_dev_init(struct edu_dev *edu)
  * The gate.  edu_enter() admits an operation unless the device is dead;
  * with EDU_ENTER_HW it also waits while the device is suspended.  remove
  * and suspend wait for all admitted operations to leave.
+ *
+ * For lockdep the gate is a reader/writer lock: a section holds it for
+ * reading, and closing or draining the gate takes it for writing, so a
+ * section that waits for something the closer holds is reported.  An
+ * asynchronous operation's section outlives the task that started it;
+ * that task drops the lockdep side when it hands the operation over
+ * (edu_async_handoff()), the completer ends the section unannotated.
  */
 static bool edu_try_enter(struct edu_dev *edu, unsigned int flags, int *ret)
 {
@@ -142,7 +94,7 @@ static bool edu_try_enter(struct edu_dev *edu, unsigned int flags, int *ret)
 	return decided;
 }
 
-int edu_enter(struct edu_dev *edu, unsigned int flags)
+static int edu_enter_wait(struct edu_dev *edu, unsigned int flags)
 {
 	int ret;
 
@@ -157,8 +109,20 @@ int edu_enter(struct edu_dev *edu, unsigned int flags)
 	return ret;
 }
 
-/* May be called from interrupt context (asynchronous completions). */
-void edu_leave(struct edu_dev *edu)
+int edu_enter(struct edu_dev *edu, unsigned int flags)
+{
+	int ret = edu_enter_wait(edu, flags);
+
+	/* only a hardware section can wait for the gate to reopen */
+	if (!ret)
+		rwsem_acquire_read(&edu->gate_map, 0,
+				   !(flags & EDU_ENTER_HW) ||
+				   (flags & EDU_ENTER_NONBLOCK), _RET_IP_);
+	return ret;
+}
+
+/* End a section without lockdep: the completer of an asynchronous one. */
+static void edu_gate_put(struct edu_dev *edu)
 {
 	unsigned long flags;
 	bool idle;
@@ -172,9 +136,17 @@ void edu_leave(struct edu_dev *edu)
 		wake_up_all(&edu->state_wq);
 }
 
-bool edu_is_dead(struct edu_dev *edu)
+void edu_leave(struct edu_dev *edu)
 {
-	return READ_ONCE(edu->dead);
+	rwsem_release(&edu->gate_map, _RET_IP_);
+	edu_gate_put(edu);
+}
+
+/* Waiting for every section to leave: the writer side, for lockdep. */
+static void edu_gate_wait_annotate(struct edu_dev *edu)
+{
+	rwsem_acquire(&edu->gate_map, 0, 0, _RET_IP_);
+	rwsem_release(&edu->gate_map, _RET_IP_);
 }
 
 static bool edu_idle(struct edu_dev *edu)
@@ -233,6 +205,7 @@ unsigned int edu_kill(struct edu_dev *edu)
  */
 void edu_drain(struct edu_dev *edu)
 {
+	edu_gate_wait_annotate(edu);
 	wait_event(edu->state_wq, edu_idle(edu));
 	cancel_delayed_work_sync(&edu->fact.timeout_work);
 	cancel_delayed_work_sync(&edu->dma.timeout_work);
@@ -245,6 +218,7 @@ void edu_drain(struct edu_dev *edu)
  */
 int edu_drain_timeout(struct edu_dev *edu, unsigned int ms)
 {
+	edu_gate_wait_annotate(edu);
 	if (!wait_event_timeout(edu->state_wq, edu_idle(edu),
 				msecs_to_jiffies(ms)))
 		return -EBUSY;
@@ -262,33 +236,36 @@ int edu_gate_close(struct edu_dev *edu, unsigned int ms)
 	edu->suspended = true;
 	spin_unlock_irq(&edu->state_lock);
 
+	edu_gate_wait_annotate(edu);
 	if (!wait_event_timeout(edu->state_wq, edu_idle(edu),
 				msecs_to_jiffies(ms)))
 		return -EBUSY;
 	return 0;
 }
 
+static void edu_gate_reopen(struct edu_dev *edu)
+{
+	spin_lock_irq(&edu->state_lock);
+	edu->suspended = false;
+	spin_unlock_irq(&edu->state_lock);
+	wake_up_all(&edu->state_wq);
+}
+
+/* Suspend refuses (-EBUSY) rather than cut an operation short. */
 int edu_suspend_drain(struct edu_dev *edu)
 {
 	int ret = edu_gate_close(edu, EDU_SUSPEND_DRAIN_MS);
 
 	if (ret)
-		edu_resume_done(edu, true);
+		edu_gate_reopen(edu);
 	return ret;
 }
 
-void edu_resume_done(struct edu_dev *edu, bool ok)
-{
-	spin_lock_irq(&edu->state_lock);
-	edu->suspended = false;
-	if (!ok)
-		edu->broken = true;
-	spin_unlock_irq(&edu->state_lock);
-	wake_up_all(&edu->state_wq);
-}
-
-/* After a function reset the device is as good as its ID register says. */
-void edu_reset_done(struct edu_dev *edu, bool ok)
+/*
+ * After resume, a function reset or PCI error recovery: the device has been
+ * re-initialised and is as good as @ok (its identification register) says.
+ */
+void edu_gate_open(struct edu_dev *edu, bool ok)
 {
 	spin_lock_irq(&edu->state_lock);
 	edu->suspended = false;
@@ -297,13 +274,22 @@ void edu_reset_done(struct edu_dev *edu, bool ok)
 	wake_up_all(&edu->state_wq);
 }
 
-static void edu_set_broken(struct edu_dev *edu)
+/*
+ * A DMA engine that does not stop may still write memory that is about to
+ * be freed: mark the device broken (hardware sections fail with -EIO) and
+ * let the bus glue cut it off the bus and recover it with a reset.
+ */
+static void edu_dma_stuck(struct edu_dev *edu)
 {
 	unsigned long flags;
 
+	dev_err(&edu->dev,
+		"DMA engine stuck; bus mastering off until the device is reset\n");
 	spin_lock_irqsave(&edu->state_lock, flags);
 	edu->broken = true;
 	spin_unlock_irqrestore(&edu->state_lock, flags);
+	atomic64_inc(&edu->stats.errors);
+	edu->cut_off(edu);
 }
 
 /*
@@ -370,8 +356,11 @@ int edu_unit_claim(struct edu_dev *edu, struct edu_unit *u, bool nonblock)
 	bool slept = false;
 	int ret;
 
-	if (edu_unit_try_claim(edu, u, false, &ret))
+	if (edu_unit_try_claim(edu, u, false, &ret)) {
+		if (!ret)
+			mutex_acquire(&u->claim_map, 0, 1, _RET_IP_);
 		return ret;
+	}
 	if (nonblock)
 		return -EAGAIN;
 	for (;;) {
@@ -390,10 +379,13 @@ int edu_unit_claim(struct edu_dev *edu, struct edu_unit *u, bool nonblock)
 	finish_wait(&u->claim_wq, &wait);
 	if (ret == -ERESTARTNOHAND)
 		edu_unit_give_up(u);
+	if (!ret)
+		mutex_acquire(&u->claim_map, 0, 0, _RET_IP_);
 	return ret;
 }
 
-void edu_unit_release(struct edu_dev *edu, struct edu_unit *u)
+/* Release without lockdep: the completer of an asynchronous operation. */
+static void edu_unit_put(struct edu_dev *edu, struct edu_unit *u)
 {
 	unsigned long flags;
 
@@ -404,123 +396,10 @@ void edu_unit_release(struct edu_dev *edu, struct edu_unit *u)
 	wake_up(&u->claim_wq);
 }
 
-/* 1: idle, 0: busy, -ENODEV: the device is gone (reads all ones). */
-static int edu_unit_hw_idle(struct edu_dev *edu, struct edu_unit *u)
+void edu_unit_release(struct edu_dev *edu, struct edu_unit *u)
 {
-	u32 v;
-
-	if (u->is_dma) {
-		v = edu_rd(edu, EDU_REG_DMA_CMD);
-		if (v == U32_MAX)
-			return -ENODEV;
-		return !(v & EDU_DMA_CMD_START);
-	}
-	v = edu_rd(edu, EDU_REG_STATUS);
-	if (v == U32_MAX)
-		return -ENODEV;
-	return !(v & EDU_STATUS_BUSY);
-}
-
-/*
- * Waits for a unit to go idle.  Completion is always confirmed by reading
- * the hardware, so stale or shared interrupts are harmless.
- *
- * @intr: interruptible (-ERESTARTNOHAND) and aborted by remove (-ENODEV).
- * Used for the factorial unit; DMA waits are bounded (100 ms per transfer)
- * and never abandon memory the device may still write.
- *
- * Return: 0 when idle, -ETIMEDOUT, -ERESTARTNOHAND or -ENODEV.
- */
-static int edu_poll_idle(struct edu_dev *edu, struct edu_unit *u,
-			 unsigned long deadline, bool intr)
-{
-	ktime_t spin_end = ktime_add_us(ktime_get(), EDU_POLL_SPIN_US);
-	unsigned int delay = EDU_POLL_MIN_US;
-	int r;
-
-	for (;;) {
-		r = edu_unit_hw_idle(edu, u);
-		if (r)
-			return r < 0 ? r : 0;
-		if (time_after_eq(jiffies, deadline))
-			return -ETIMEDOUT;
-		if (intr && signal_pending(current))
-			return -ERESTARTNOHAND;
-		if (intr && edu_is_dead(edu))
-			return -ENODEV;
-		if (ktime_before(ktime_get(), spin_end)) {
-			cpu_relax();
-			continue;
-		}
-		usleep_range(delay, delay * 2);
-		delay = min(delay * 2, EDU_POLL_MAX_US);
-	}
-}
-
-/* Return: 1 idle, 0 still busy after @us, -ENODEV gone. */
-static int edu_spin_idle(struct edu_dev *edu, struct edu_unit *u,
-			 unsigned int us)
-{
-	ktime_t end = ktime_add_us(ktime_get(), us);
-	int r;
-
-	do {
-		r = edu_unit_hw_idle(edu, u);
-		if (r)
-			return r;
-		cpu_relax();
-	} while (ktime_before(ktime_get(), end));
-	return 0;
-}
-
-/* Wait condition: sets *@r to the idle state; @intr also stops on remove. */
-static bool edu_settled(struct edu_dev *edu, struct edu_unit *u, bool intr,
-			int *r)
-{
-	*r = edu_unit_hw_idle(edu, u);
-	return *r || (intr && edu_is_dead(edu));
-}
-
-static int edu_sleep_idle(struct edu_dev *edu, struct edu_unit *u,
-			  unsigned long deadline, bool intr)
-{
-	long left = max_t(long, (long)(deadline - jiffies), 0);
-	long ret;
-	int r = 0;
-
-	if (intr)
-		ret = wait_event_interruptible_timeout(u->done_wq,
-						       edu_settled(edu, u, 1, &r),
-						       left);
-	else
-		ret = wait_event_idle_timeout(u->done_wq,
-					      edu_settled(edu, u, 0, &r),
-					      left);
-	if (r)
-		return r < 0 ? r : 0;
-	if (ret < 0)
-		return -ERESTARTNOHAND;
-	if (!ret)
-		return -ETIMEDOUT;
-	return -ENODEV;
-}
-
-static int edu_wait_idle(struct edu_dev *edu, struct edu_unit *u,
-			 unsigned int mode, unsigned long deadline, bool intr)
-{
-	int r;
-
-	switch (mode) {
-	case EDU_WAIT_POLL:
-		return edu_poll_idle(edu, u, deadline, intr);
-	case EDU_WAIT_HYBRID:
-		r = edu_spin_idle(edu, u, READ_ONCE(edu_hybrid_spin_us));
-		if (r)
-			return r < 0 ? r : 0;
-		fallthrough;
-	default:
-		return edu_sleep_idle(edu, u, deadline, intr);
-	}
+	mutex_release(&u->claim_map, _RET_IP_);
+	edu_unit_put(edu, u);
 }
 
 /*
@@ -528,8 +407,8 @@ static int edu_wait_idle(struct edu_dev *edu, struct edu_unit *u,
  * is short and IRQ-safe, so there is no threaded part.
  */
 static void edu_async_finish(struct edu_dev *edu, struct edu_unit *u,
-			     struct edu_file *ef, u32 arg, int status,
-			     u64 result)
+			     edu_done_fn done, void *cookie, u32 arg,
+			     int status, u64 result)
 {
 	if (u->is_dma) {
 		if (!status) {
@@ -542,16 +421,17 @@ static void edu_async_finish(struct edu_dev *edu, struct edu_unit *u,
 			atomic64_inc(&edu->stats.factorial_ops);
 		trace_edu_factorial(edu->index, arg, (u32)result, status);
 	}
-	edu_file_post(ef, u->is_dma ? EDU_COMPLETION_DMA :
-		      EDU_COMPLETION_FACTORIAL, status, result);
+	done(cookie, u->is_dma ? EDU_COMPLETION_DMA : EDU_COMPLETION_FACTORIAL,
+	     status, result);
 	/* the asynchronous operation owned the claim and a gate section */
-	edu_unit_release(edu, u);
-	edu_leave(edu);
+	edu_unit_put(edu, u);
+	edu_gate_put(edu);
 }
 
 static void edu_unit_irq(struct edu_dev *edu, struct edu_unit *u)
 {
-	struct edu_file *ef = NULL;
+	edu_done_fn done = NULL;
+	void *cookie = NULL;
 	unsigned long flags;
 	u64 result = 0;
 	u32 arg = 0;
@@ -559,17 +439,18 @@ static void edu_unit_irq(struct edu_dev *edu, struct edu_unit *u)
 	wake_up_all(&u->done_wq);
 
 	spin_lock_irqsave(&u->lock, flags);
-	if (u->async_file && edu_unit_hw_idle(edu, u) == 1) {
-		ef = u->async_file;
-		u->async_file = NULL;
+	if (u->async_cookie && edu_unit_hw_idle(edu, u) == 1) {
+		cookie = u->async_cookie;
+		done = u->async_done;
+		u->async_cookie = NULL;
 		arg = u->async_arg;
 		result = u->is_dma ? arg : edu_rd(edu, EDU_REG_FACTORIAL);
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
 
-	if (ef) {
+	if (cookie) {
 		cancel_delayed_work(&u->timeout_work);
-		edu_async_finish(edu, u, ef, arg, 0, result);
+		edu_async_finish(edu, u, done, cookie, arg, 0, result);
 	}
 }
 
@@ -715,34 +596,6 @@ int edu_reg_write(struct edu_dev *edu, u32 offset, u32 value)
 	return 0;
 }
 
-/*
- * Factorial unit.  Writes to the factorial register are ignored while the
- * unit computes, so an operation first waits for a computation abandoned
- * by an earlier, timed out or interrupted, operation.  That wait does not
- * eat into the operation's own timeout (n = 2^32 - 1 takes seconds); it is
- * interruptible and bounded by the largest timeout an operation may have.
- */
-static int edu_fact_settle(struct edu_dev *edu, bool nonblock)
-{
-	unsigned long deadline;
-	int r = edu_unit_hw_idle(edu, &edu->fact);
-
-	if (r)
-		return r < 0 ? r : 0;
-	if (nonblock)
-		return -EAGAIN;
-	dev_dbg(&edu->dev, "factorial unit still busy, waiting\n");
-	deadline = jiffies + msecs_to_jiffies(EDU_TIMEOUT_MAX_MS);
-	return edu_poll_idle(edu, &edu->fact, deadline, true);
-}
-
-static void edu_fact_kick(struct edu_dev *edu, u32 input, bool irq)
-{
-	/* QEMU orders the IRQ-enable bit before the start: keep this order */
-	edu_wr(edu, EDU_REG_STATUS, irq ? EDU_STATUS_IRQ : 0);
-	edu_wr(edu, EDU_REG_FACTORIAL, input);
-}
-
 int edu_factorial(struct edu_dev *edu, u32 input, unsigned int mode,
 		  unsigned int timeout_ms, bool nonblock, u32 *result)
 {
@@ -782,276 +635,13 @@ out_leave:
 	return ret;
 }
 
-/*
- * Asynchronous operations.  The operation owns its unit's claim and one gate
- * section until it is finished, by the interrupt handler, by its timeout
- * work, or by remove (through the timeout work).  Ownership is handed over
- * through unit->async_file under unit->lock: whoever clears it finishes.
- */
-int edu_file_async_reserve(struct edu_file *ef)
-{
-	int ret = 0;
-
-	spin_lock_irq(&ef->async_lock);
-	if (ef->async_busy)
-		ret = -EBUSY;
-	else
-		ef->async_busy = true;
-	spin_unlock_irq(&ef->async_lock);
-	return ret;
-}
-
-void edu_file_async_unreserve(struct edu_file *ef)
-{
-	spin_lock_irq(&ef->async_lock);
-	ef->async_busy = false;
-	wake_up_all(&ef->wq);
-	spin_unlock_irq(&ef->async_lock);
-}
-
-/* The new operation replaces a completion nobody collected. */
-static void edu_file_async_started(struct edu_file *ef)
-{
-	spin_lock_irq(&ef->async_lock);
-	ef->async_done = false;
-	spin_unlock_irq(&ef->async_lock);
-}
-
-/*
- * Publish a completion.  Everything that touches @ef happens under
- * async_lock, so edu_release() can free @ef once it has seen !async_busy
- * and taken the lock once.
- */
-void edu_file_post(struct edu_file *ef, u32 op, int status, u64 result)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&ef->async_lock, flags);
-	memset(&ef->async_result, 0, sizeof(ef->async_result));
-	ef->async_result.op = op;
-	ef->async_result.status = status;
-	ef->async_result.result = result;
-	ef->async_done = true;
-	ef->async_busy = false;
-	wake_up_poll(&ef->wq, EPOLLIN | EPOLLRDNORM);
-	kill_fasync(&ef->fasync, SIGIO, POLL_IN);
-	spin_unlock_irqrestore(&ef->async_lock, flags);
-}
-
-static void edu_async_arm(struct edu_unit *u, struct edu_file *ef, u32 arg,
-			  unsigned long deadline)
-{
-	lockdep_assert_held(&u->lock);
-	u->async_file = ef;
-	u->async_arg = arg;
-	u->async_deadline = deadline;
-	/* after edu_kill(): finish at once, remove is waiting for it */
-	mod_delayed_work(system_wq, &u->timeout_work,
-			 edu_is_dead(u->edu) ? 0 :
-			 max_t(long, (long)(deadline - jiffies), 1));
-}
-
-static void edu_dma_drain(struct edu_dev *edu);
-
-static void edu_unit_timeout_work(struct work_struct *work)
-{
-	struct edu_unit *u = container_of(to_delayed_work(work),
-					  struct edu_unit, timeout_work);
-	struct edu_dev *edu = u->edu;
-	struct edu_file *ef;
-	bool dead;
-	u32 arg;
-
-	spin_lock_irq(&u->lock);
-	ef = u->async_file;
-	dead = edu_is_dead(edu);
-	if (ef && !dead && time_before(jiffies, u->async_deadline)) {
-		/* stale run left over from a previous operation */
-		mod_delayed_work(system_wq, &u->timeout_work,
-				 u->async_deadline - jiffies);
-		ef = NULL;
-	} else if (ef) {
-		u->async_file = NULL;
-	}
-	arg = u->async_arg;
-	spin_unlock_irq(&u->lock);
-	if (!ef)
-		return;
-
-	/* The engine may still write into the staging buffer: let it finish. */
-	if (u->is_dma)
-		edu_dma_drain(edu);
-	if (!dead) {
-		atomic64_inc(&edu->stats.timeouts);
-		dev_dbg(&edu->dev, "asynchronous %s timed out\n",
-			u->is_dma ? "DMA" : "factorial");
-	}
-	edu_async_finish(edu, u, ef, arg, dead ? -ENODEV : -ETIMEDOUT, 0);
-}
-
-/*
- * release of a file whose asynchronous operation is still in flight: take
- * the operation over instead of waiting for it (a factorial may compute for
- * a minute, and close() would sit in D state, holding up exit and the
- * freezer).  The factorial unit keeps computing; its next user settles it
- * (edu_fact_settle(), interruptible).  A DMA transfer may still write the
- * staging buffer, which the caller is about to free: the engine is waited
- * for, which is one transfer (100 ms) at most.
- */
-void edu_file_async_cancel(struct edu_file *ef)
-{
-	struct edu_dev *edu = ef->edu;
-	struct edu_unit *units[] = { &edu->fact, &edu->dma };
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(units); i++) {
-		struct edu_unit *u = units[i];
-		bool mine;
-		u32 arg;
-
-		spin_lock_irq(&u->lock);
-		mine = u->async_file == ef;
-		if (mine)
-			u->async_file = NULL;	/* whoever clears it finishes */
-		arg = u->async_arg;
-		spin_unlock_irq(&u->lock);
-		if (!mine)
-			continue;
-
-		cancel_delayed_work(&u->timeout_work);
-		if (u->is_dma)
-			edu_dma_drain(edu);
-		dev_dbg(&edu->dev, "asynchronous %s cancelled by close\n",
-			u->is_dma ? "DMA" : "factorial");
-		edu_async_finish(edu, u, ef, arg, -ECANCELED, 0);
-	}
-}
-
-int edu_factorial_async(struct edu_dev *edu, struct edu_file *ef, u32 input,
-			unsigned int timeout_ms, bool nonblock)
-{
-	struct edu_unit *u = &edu->fact;
-	unsigned int eflags = EDU_ENTER_HW;
-	unsigned long deadline;
-	int ret;
-
-	ret = edu_file_async_reserve(ef);
-	if (ret)
-		return ret;
-	if (nonblock)
-		eflags |= EDU_ENTER_NONBLOCK;
-	ret = edu_enter(edu, eflags);
-	if (ret)
-		goto out_unreserve;
-	ret = edu_unit_claim(edu, u, nonblock);
-	if (ret)
-		goto out_leave;
-	ret = edu_fact_settle(edu, nonblock);
-	if (ret) {
-		if (ret == -ETIMEDOUT)
-			atomic64_inc(&edu->stats.timeouts);
-		goto out_release;
-	}
-	deadline = jiffies + msecs_to_jiffies(timeout_ms);
-
-	edu_file_async_started(ef);
-	dev_dbg(&edu->dev, "async factorial(%u)\n", input);
-	/* arm and start atomically w.r.t. the handler: stale IRQs are harmless */
-	spin_lock_irq(&u->lock);
-	edu_async_arm(u, ef, input, deadline);
-	edu_fact_kick(edu, input, true);
-	spin_unlock_irq(&u->lock);
-	return 0;
-
-out_release:
-	edu_unit_release(edu, u);
-out_leave:
-	edu_leave(edu);
-out_unreserve:
-	edu_file_async_unreserve(ef);
-	return ret;
-}
-
-/*
- * DMA engine.  Only this function writes the DMA registers.  It refuses,
- * whatever the callers checked, every transfer QEMU would abort on and every
- * address the device cannot reach (the device would silently clamp it).
- */
-static int edu_dma_program(struct edu_dev *edu, dma_addr_t addr, u32 dev_off,
-			   u32 len, bool to_device, bool irq)
-{
-	u64 dev_addr = EDU_DMA_BUF_ADDR + dev_off;
-	u32 cmd = EDU_DMA_CMD_START;
-	u64 src, dst;
-	u32 state;
-
-	if (WARN_ON_ONCE(!len || dev_off >= EDU_DMA_WINDOW ||
-			 len > EDU_DMA_WINDOW - dev_off)) {
-		atomic64_inc(&edu->stats.errors);
-		return -EINVAL;
-	}
-	if (addr > edu->dma_mask || len - 1 > edu->dma_mask - addr) {
-		dev_err_ratelimited(&edu->dev,
-				    "refusing DMA to %pad+%u: beyond the %u-bit DMA mask\n",
-				    &addr, len, edu->dma_bits);
-		atomic64_inc(&edu->stats.errors);
-		return -EIO;
-	}
-	if (READ_ONCE(edu->broken))
-		return -EIO;	/* bus mastering was cut off */
-	state = edu_rd(edu, EDU_REG_DMA_CMD);
-	if (state == U32_MAX)
-		return -ENODEV;
-	if (state & EDU_DMA_CMD_START) {
-		/* cannot happen: the claim holder always waits for idle */
-		dev_err_ratelimited(&edu->dev, "DMA engine unexpectedly busy\n");
-		atomic64_inc(&edu->stats.errors);
-		return -EBUSY;
-	}
-
-	if (to_device) {
-		src = addr;
-		dst = dev_addr;
-	} else {
-		src = dev_addr;
-		dst = addr;
-		cmd |= EDU_DMA_CMD_TO_RAM;
-	}
-	if (irq)
-		cmd |= EDU_DMA_CMD_IRQ;
-
-	edu_write64(edu, EDU_REG_DMA_SRC, src);
-	edu_write64(edu, EDU_REG_DMA_DST, dst);
-	edu_wr(edu, EDU_REG_DMA_COUNT, len);
-	trace_edu_dma_submit(edu->index, src, dst, len, cmd);
-	edu_wr(edu, EDU_REG_DMA_CMD, cmd);
-	return 0;
-}
-
-/*
- * After a timeout, wait for the transfer to really end before the memory
- * it targets is released.  A device that never finishes is cut off the bus.
- */
-static void edu_dma_drain(struct edu_dev *edu)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(EDU_DMA_DRAIN_MS);
-
-	if (edu_poll_idle(edu, &edu->dma, deadline, false) != -ETIMEDOUT)
-		return;
-	dev_err(&edu->dev,
-		"DMA engine stuck; disabling bus mastering, device unusable\n");
-	pci_clear_master(edu->pdev);
-	edu_set_broken(edu);
-	atomic64_inc(&edu->stats.errors);
-}
-
 int edu_dma_xfer(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 		 bool to_device, unsigned int mode)
 {
 	unsigned long deadline;
 	int ret;
 
-	deadline = jiffies + msecs_to_jiffies(READ_ONCE(edu_timeout_ms));
+	deadline = jiffies + msecs_to_jiffies(READ_ONCE(edu->timeout_ms));
 	ret = edu_dma_program(edu, addr, dev_off, len, to_device,
 			      mode != EDU_WAIT_POLL);
 	if (ret)
@@ -1063,7 +653,8 @@ int edu_dma_xfer(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 	} else if (ret == -ETIMEDOUT) {
 		atomic64_inc(&edu->stats.timeouts);
 		dev_warn_ratelimited(&edu->dev, "DMA transfer timed out\n");
-		edu_dma_drain(edu);
+		if (edu_dma_drain(edu))
+			edu_dma_stuck(edu);
 	}
 	trace_edu_dma_complete(edu->index, len, ret);
 	return ret;
@@ -1089,7 +680,7 @@ int edu_bounce_rw(struct edu_dev *edu, void *buf, u32 dev_off, u32 len,
 	if (to_device)
 		memcpy(edu->bounce, buf, len);
 	ret = edu_dma_xfer(edu, edu->bounce_dma, dev_off, len, to_device,
-			   edu_resolve_wait(EDU_WAIT_DEFAULT));
+			   edu_resolve_wait(edu, EDU_WAIT_DEFAULT));
 	if (!ret && !to_device)
 		memcpy(buf, edu->bounce, len);
 	edu_unit_release(edu, &edu->dma);
@@ -1098,10 +689,8 @@ out_leave:
 	return ret;
 }
 
-/* The caller made sure @ef has a staging buffer and validated the ranges. */
-int edu_staging_dma(struct edu_dev *edu, struct edu_file *ef, u32 soff,
-		    u32 dev_off, u32 len, bool to_device, unsigned int mode,
-		    bool nonblock)
+int edu_dma(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
+	    bool to_device, unsigned int mode, bool nonblock)
 {
 	unsigned int eflags = EDU_ENTER_HW;
 	int ret;
@@ -1114,42 +703,197 @@ int edu_staging_dma(struct edu_dev *edu, struct edu_file *ef, u32 soff,
 	ret = edu_unit_claim(edu, &edu->dma, nonblock);
 	if (ret)
 		goto out_leave;
-	ret = edu_dma_xfer(edu, ef->staging_dma + soff, dev_off, len,
-			   to_device, mode);
+	ret = edu_dma_xfer(edu, addr, dev_off, len, to_device, mode);
 	edu_unit_release(edu, &edu->dma);
 out_leave:
 	edu_leave(edu);
 	return ret;
 }
 
-int edu_staging_dma_async(struct edu_dev *edu, struct edu_file *ef, u32 soff,
-			  u32 dev_off, u32 len, bool to_device, bool nonblock)
+/*
+ * Asynchronous operations.  The operation owns its unit's claim and one gate
+ * section until it is finished, by the interrupt handler, by its timeout
+ * work, by remove (through the timeout work) or by edu_async_cancel().
+ * Ownership is handed over through unit->async_cookie under unit->lock:
+ * whoever clears it finishes, and calls the completion exactly once.
+ */
+/*
+ * The starting task hands its claim and gate section over to the
+ * operation: for lockdep it no longer holds them (edu_async_finish() ends
+ * them unannotated, from wherever the operation finishes).
+ */
+static void edu_async_handoff(struct edu_dev *edu, struct edu_unit *u)
+{
+	mutex_release(&u->claim_map, _RET_IP_);
+	rwsem_release(&edu->gate_map, _RET_IP_);
+}
+
+static void edu_async_arm(struct edu_unit *u, edu_done_fn done, void *cookie,
+			  u32 arg, unsigned long deadline)
+{
+	lockdep_assert_held(&u->lock);
+	u->async_cookie = cookie;
+	u->async_done = done;
+	u->async_arg = arg;
+	u->async_deadline = deadline;
+	/* after edu_kill(): finish at once, remove is waiting for it */
+	mod_delayed_work(system_wq, &u->timeout_work,
+			 edu_is_dead(u->edu) ? 0 :
+			 max_t(long, (long)(deadline - jiffies), 1));
+}
+
+/*
+ * The engine may still write the memory of an operation that is being
+ * finished without its interrupt: wait for it before the owner reuses it.
+ */
+static void edu_async_settle(struct edu_dev *edu, struct edu_unit *u)
+{
+	if (u->is_dma && edu_dma_drain(edu))
+		edu_dma_stuck(edu);
+}
+
+static void edu_unit_timeout_work(struct work_struct *work)
+{
+	struct edu_unit *u = container_of(to_delayed_work(work),
+					  struct edu_unit, timeout_work);
+	struct edu_dev *edu = u->edu;
+	edu_done_fn done;
+	void *cookie;
+	bool dead;
+	u32 arg;
+
+	spin_lock_irq(&u->lock);
+	cookie = u->async_cookie;
+	done = u->async_done;
+	dead = edu_is_dead(edu);
+	if (cookie && !dead && time_before(jiffies, u->async_deadline)) {
+		/* stale run left over from a previous operation */
+		mod_delayed_work(system_wq, &u->timeout_work,
+				 u->async_deadline - jiffies);
+		cookie = NULL;
+	} else if (cookie) {
+		u->async_cookie = NULL;
+	}
+	arg = u->async_arg;
+	spin_unlock_irq(&u->lock);
+	if (!cookie)
+		return;
+
+	edu_async_settle(edu, u);
+	if (!dead) {
+		atomic64_inc(&edu->stats.timeouts);
+		dev_dbg(&edu->dev, "asynchronous %s timed out\n",
+			u->is_dma ? "DMA" : "factorial");
+	}
+	edu_async_finish(edu, u, done, cookie, arg,
+			 dead ? -ENODEV : -ETIMEDOUT, 0);
+}
+
+/*
+ * Finish @cookie's operations now with -ECANCELED (their owner is going
+ * away, e.g. a file being closed) instead of waiting for them: a factorial
+ * may compute for a minute.  The factorial unit keeps computing; its next
+ * user settles it (edu_fact_settle(), interruptible).  A DMA transfer may
+ * still write the owner's memory: the engine is waited for, which is one
+ * transfer (100 ms) at most.  On return @done has been called for each.
+ */
+void edu_async_cancel(struct edu_dev *edu, void *cookie)
+{
+	struct edu_unit *units[] = { &edu->fact, &edu->dma };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		struct edu_unit *u = units[i];
+		edu_done_fn done;
+		bool mine;
+		u32 arg;
+
+		spin_lock_irq(&u->lock);
+		mine = u->async_cookie == cookie;
+		if (mine)
+			u->async_cookie = NULL;	/* whoever clears it finishes */
+		done = u->async_done;
+		arg = u->async_arg;
+		spin_unlock_irq(&u->lock);
+		if (!mine)
+			continue;
+
+		cancel_delayed_work(&u->timeout_work);
+		edu_async_settle(edu, u);
+		dev_dbg(&edu->dev, "asynchronous %s cancelled\n",
+			u->is_dma ? "DMA" : "factorial");
+		edu_async_finish(edu, u, done, cookie, arg, -ECANCELED, 0);
+	}
+}
+
+int edu_factorial_async(struct edu_dev *edu, u32 input,
+			unsigned int timeout_ms, bool nonblock,
+			edu_done_fn done, void *cookie)
+{
+	struct edu_unit *u = &edu->fact;
+	unsigned int eflags = EDU_ENTER_HW;
+	unsigned long deadline;
+	int ret;
+
+	if (nonblock)
+		eflags |= EDU_ENTER_NONBLOCK;
+	ret = edu_enter(edu, eflags);
+	if (ret)
+		return ret;
+	ret = edu_unit_claim(edu, u, nonblock);
+	if (ret)
+		goto out_leave;
+	ret = edu_fact_settle(edu, nonblock);
+	if (ret) {
+		if (ret == -ETIMEDOUT)
+			atomic64_inc(&edu->stats.timeouts);
+		goto out_release;
+	}
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+
+	dev_dbg(&edu->dev, "async factorial(%u)\n", input);
+	/* arm and start atomically w.r.t. the handler: stale IRQs are harmless */
+	spin_lock_irq(&u->lock);
+	edu_async_handoff(edu, u);
+	edu_async_arm(u, done, cookie, input, deadline);
+	edu_fact_kick(edu, input, true);
+	spin_unlock_irq(&u->lock);
+	return 0;
+
+out_release:
+	edu_unit_release(edu, u);
+out_leave:
+	edu_leave(edu);
+	return ret;
+}
+
+/* @addr is mapped for the device by the caller, until @done is called. */
+int edu_dma_async(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
+		  bool to_device, bool nonblock, edu_done_fn done,
+		  void *cookie)
 {
 	struct edu_unit *u = &edu->dma;
 	unsigned int eflags = EDU_ENTER_HW;
 	unsigned long deadline;
 	int ret;
 
-	ret = edu_file_async_reserve(ef);
-	if (ret)
-		return ret;
 	if (nonblock)
 		eflags |= EDU_ENTER_NONBLOCK;
 	ret = edu_enter(edu, eflags);
 	if (ret)
-		goto out_unreserve;
+		return ret;
 	ret = edu_unit_claim(edu, u, nonblock);
 	if (ret)
 		goto out_leave;
 
-	edu_file_async_started(ef);
 	dev_dbg(&edu->dev, "async DMA %u bytes\n", len);
-	deadline = jiffies + msecs_to_jiffies(READ_ONCE(edu_timeout_ms));
+	deadline = jiffies + msecs_to_jiffies(READ_ONCE(edu->timeout_ms));
 	spin_lock_irq(&u->lock);
-	ret = edu_dma_program(edu, ef->staging_dma + soff, dev_off, len,
-			      to_device, true);
-	if (!ret)
-		edu_async_arm(u, ef, len, deadline);
+	ret = edu_dma_program(edu, addr, dev_off, len, to_device, true);
+	if (!ret) {
+		edu_async_handoff(edu, u);
+		edu_async_arm(u, done, cookie, len, deadline);
+	}
 	spin_unlock_irq(&u->lock);
 	if (!ret)
 		return 0;
@@ -1157,7 +901,5 @@ int edu_staging_dma_async(struct edu_dev *edu, struct edu_file *ef, u32 soff,
 	edu_unit_release(edu, u);
 out_leave:
 	edu_leave(edu);
-out_unreserve:
-	edu_file_async_unreserve(ef);
 	return ret;
 }

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * edu debugfs: /sys/kernel/debug/edu/eduN/registers
+ * edu debugfs: /sys/kernel/debug/edu/eduN/
  *
- * Reads only; reading the DMA registers does not disturb a transfer.
+ *   registers         register dump; reading the DMA registers does not
+ *                     disturb a transfer
+ *   inject_dma_stuck  fault injection: the next N transfers never read as
+ *                     done, as a wedged engine; only a reset ends it
+ *   inject_map_error  fault injection: the next N mappings of user memory
+ *                     fail, as an exhausted IOMMU
  */
 
 #include <linux/debugfs.h>
@@ -42,6 +47,10 @@ void edu_debugfs_add(struct edu_dev *edu)
 					  edu_debugfs_root);
 	debugfs_create_file("registers", 0400, edu->debugfs, edu,
 			    &edu_registers_fops);
+	debugfs_create_atomic_t("inject_dma_stuck", 0600, edu->debugfs,
+				&edu->inject_dma_stuck);
+	debugfs_create_atomic_t("inject_map_error", 0600, edu->debugfs,
+				&edu->inject_map_error);
 }
 
 /* Waits for running readers (debugfs drains them). */

@@ -112,7 +112,7 @@ struct edu_ureq {
 
 static struct device *edu_dma_dev(struct edu_ureq *r)
 {
-	return &r->edu->pdev->dev;
+	return r->edu->dma_dev;
 }
 
 static bool edu_uses_src(struct edu_ureq *r)
@@ -255,6 +255,11 @@ static int edu_ubuf_map(struct edu_ureq *r, struct edu_ubuf *b, u32 pos,
 		return 1;
 	}
 	mapped = dma_map_sg(edu_dma_dev(r), b->sgl, nents, b->dir);
+	/* debugfs inject_map_error: fail as an exhausted IOMMU would */
+	if (mapped && atomic_dec_if_positive(&edu->inject_map_error) >= 0) {
+		dma_unmap_sg(edu_dma_dev(r), b->sgl, nents, b->dir);
+		mapped = 0;
+	}
 	if (!mapped) {
 		atomic64_inc(&edu->stats.errors);
 		dev_err_ratelimited(&edu->dev, "dma_map_sg failed\n");
@@ -575,7 +580,7 @@ static int edu_dma_user(struct edu_dev *edu, const struct edu_dma_user *req,
 	if (req->direction != EDU_DMA_LOOPBACK)
 		r->length = min_t(u64, req->length,
 				  EDU_DMA_WINDOW - req->device_offset);
-	r->mode = edu_resolve_wait(EDU_WAIT_DEFAULT);
+	r->mode = edu_resolve_wait(r->edu, EDU_WAIT_DEFAULT);
 
 	ret = 0;
 	if (edu_uses_src(r))

@@ -2,9 +2,19 @@
 /*
  * edu - driver for QEMU's "edu" educational PCI device (1234:11e8)
  *
- * Internal definitions shared by the core (edu_core.c), the character device
- * glue (edu_cdev.c, edu_dma_user.c), the PCI glue (edu_pci.c) and the
- * observability code (edu_sysfs.c, edu_debugfs.c).
+ * Internal definitions shared by the layers of the driver, each of which
+ * only calls the ones below it:
+ *
+ *   edu_pci.c                PCI glue: probe/remove run the sequences,
+ *                            power management, reset and error recovery
+ *   edu_cdev.c, edu_dma_user.c
+ *                            character device: files, ioctls, user memory
+ *   edu_sysfs.c, edu_debugfs.c
+ *                            observability, policy knobs, fault injection
+ *   edu_core.c               operations: the gate, claims, interrupts,
+ *                            asynchronous operations (knows no files, no PCI)
+ *   edu_engine.c             the hardware: registers, waits, the factorial
+ *                            unit and the DMA engine
  *
  * Lifetime and locking in one place (details next to each function):
  *
@@ -34,6 +44,7 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/sizes.h>
@@ -100,19 +111,21 @@
 /* Default coherent memory all open files of one device may hold. */
 #define EDU_STAGING_BUDGET	SZ_4M
 
-/* module parameters (edu_pci.c) */
-extern unsigned int edu_dma_bits;
-extern bool edu_force_intx;
-extern unsigned int edu_wait_mode;
-extern unsigned int edu_hybrid_spin_us;
-extern unsigned int edu_timeout_ms;
-extern unsigned int edu_staging_size;
+#define EDU_HYBRID_SPIN_MAX_US	10000U
+
+/* module globals (edu_pci.c) */
 
 /* module globals (edu_pci.c) */
 extern struct dentry *edu_debugfs_root;
 
 struct edu_dev;
-struct edu_file;
+
+/*
+ * Completion of an asynchronous operation (the dmaengine callback_result
+ * pattern): called exactly once, from hardirq, a workqueue or the canceller,
+ * with no driver lock held.  @op is EDU_COMPLETION_FACTORIAL or _DMA.
+ */
+typedef void (*edu_done_fn)(void *cookie, u32 op, int status, u64 result);
 
 /**
  * struct edu_unit - one serialised hardware unit (factorial or DMA engine)
@@ -125,10 +138,13 @@ struct edu_file;
  * @is_dma:        this is the DMA engine (else the factorial unit)
  * @claim_wq:      operations waiting to claim the unit (exclusive waits)
  * @done_wq:       sleepers waiting for the unit's completion interrupt
- * @async_file:    owner of the asynchronous operation in flight, or NULL
+ * @async_cookie:  owner of the asynchronous operation in flight, or NULL
+ * @async_done:    its completion callback
  * @async_deadline: jiffies when the asynchronous operation times out
  * @async_arg:     factorial input or DMA length of that operation
  * @timeout_work:  times the asynchronous operation out
+ * @stuck:         fault injection: the unit reads busy until reset
+ * @claim_map:     the claim as lockdep sees it (a mutex)
  */
 struct edu_unit {
 	struct edu_dev *edu;
@@ -138,10 +154,13 @@ struct edu_unit {
 	bool is_dma;
 	wait_queue_head_t claim_wq;
 	wait_queue_head_t done_wq;
-	struct edu_file *async_file;
+	void *async_cookie;
+	edu_done_fn async_done;
 	unsigned long async_deadline;
 	u32 async_arg;
 	struct delayed_work timeout_work;
+	bool stuck;
+	struct lockdep_map claim_map;
 };
 
 /**
@@ -152,6 +171,7 @@ struct edu_unit {
  * @dma_bytes:     bytes moved by those transfers
  * @errors:        operations failed by a device or driver error
  * @timeouts:      operations that timed out
+ * @recoveries:    automatic recoveries of a stuck device by a reset
  */
 struct edu_counters {
 	atomic64_t irqs;
@@ -160,13 +180,19 @@ struct edu_counters {
 	atomic64_t dma_bytes;
 	atomic64_t errors;
 	atomic64_t timeouts;
+	atomic64_t recoveries;
 };
 
 /**
  * struct edu_dev - one edu PCI function
  * @dev:           class device /sys/class/edu/eduN; holds the refcount
  * @cdev:          /dev/eduN
- * @pdev:          PCI device; only dereferenced inside a gate section
+ * @pdev:          PCI device; used by the PCI glue only
+ * @dma_dev:       the device DMA mappings are made for (&@pdev->dev)
+ * @cut_off:       PCI glue: stop the device's bus mastering and schedule
+ *                 its recovery; called by the core when the DMA engine
+ *                 does not stop
+ * @recover_work:  PCI glue: resets a broken device
  * @regs:          BAR0; only dereferenced inside a gate section or the ISR
  * @index:         N of eduN (from edu_ida)
  * @id_register:   identification register as read at probe/resume
@@ -178,6 +204,11 @@ struct edu_counters {
  * @staging_budget: bytes of staging buffers all open files may hold
  *                 (sysfs staging_budget)
  * @staging_used:  bytes of staging buffers allocated now
+ * @wait_mode:     wait used for EDU_WAIT_DEFAULT (sysfs wait_mode)
+ * @hybrid_spin_us: polling budget of hybrid waits (sysfs hybrid_spin_us)
+ * @timeout_ms:    default operation timeout (sysfs timeout_ms)
+ * @inject_dma_stuck: fault injection (debugfs): transfers to treat as stuck
+ * @inject_map_error: fault injection (debugfs): DMA mappings to fail
  * @state_lock:    protects @dead, @suspended, @broken and @active
  * @dead:          removed; every operation fails with -ENODEV
  * @suspended:     between suspend and resume, or around a function reset;
@@ -186,6 +217,7 @@ struct edu_counters {
  * @active:        gate sections in progress (incl. asynchronous operations)
  * @reset_unclean: a function reset began with operations still running
  * @state_wq:      waiters for @active to drain or @suspended to clear
+ * @gate_map:      the gate as lockdep sees it (a reader/writer lock)
  * @fact:          factorial unit
  * @dma:           DMA engine
  * @reg_lock:      serialises write+read pairs on the liveness register
@@ -205,6 +237,9 @@ struct edu_dev {
 	struct device dev;
 	struct cdev cdev;
 	struct pci_dev *pdev;
+	struct device *dma_dev;
+	void (*cut_off)(struct edu_dev *edu);
+	struct delayed_work recover_work;
 	void __iomem *regs;
 	int index;
 	u32 id_register;
@@ -215,6 +250,11 @@ struct edu_dev {
 	size_t staging_size;
 	unsigned long staging_budget;
 	atomic_long_t staging_used;
+	unsigned int wait_mode;
+	unsigned int hybrid_spin_us;
+	unsigned int timeout_ms;
+	atomic_t inject_dma_stuck;
+	atomic_t inject_map_error;
 
 	spinlock_t state_lock;	/* see kernel-doc above */
 	bool dead;
@@ -223,6 +263,7 @@ struct edu_dev {
 	unsigned int active;
 	bool reset_unclean;
 	wait_queue_head_t state_wq;
+	struct lockdep_map gate_map;
 
 	struct edu_unit fact;
 	struct edu_unit dma;
@@ -284,23 +325,48 @@ static inline struct edu_dev *to_edu_dev(struct device *dev)
 #define EDU_ENTER_HW		BIT(0)	/* touches registers: wait out suspend */
 #define EDU_ENTER_NONBLOCK	BIT(1)	/* -EAGAIN instead of waiting */
 
+static inline u32 edu_rd(struct edu_dev *edu, u32 reg)
+{
+	return readl(edu->regs + reg);
+}
+
+static inline void edu_wr(struct edu_dev *edu, u32 reg, u32 val)
+{
+	writel(val, edu->regs + reg);
+}
+
+static inline bool edu_is_dead(struct edu_dev *edu)
+{
+	return READ_ONCE(edu->dead);
+}
+
+/* edu_engine.c: the hardware; callers hold the unit's claim where it has one */
+u64 edu_read64(struct edu_dev *edu, u32 reg);
+bool edu_id_supported(u32 id);
+void edu_hw_init(struct edu_dev *edu);
+void edu_hw_quiesce(struct edu_dev *edu);
+int edu_unit_hw_idle(struct edu_dev *edu, struct edu_unit *u);
+int edu_poll_idle(struct edu_dev *edu, struct edu_unit *u,
+		  unsigned long deadline, bool intr);
+int edu_wait_idle(struct edu_dev *edu, struct edu_unit *u, unsigned int mode,
+		  unsigned long deadline, bool intr);
+int edu_fact_settle(struct edu_dev *edu, bool nonblock);
+void edu_fact_kick(struct edu_dev *edu, u32 input, bool irq);
+int edu_dma_program(struct edu_dev *edu, dma_addr_t addr, u32 dev_off,
+		    u32 len, bool to_device, bool irq);
+int edu_dma_drain(struct edu_dev *edu);
+
 /* edu_core.c: device state and gate */
 void edu_dev_init(struct edu_dev *edu);
 int edu_enter(struct edu_dev *edu, unsigned int flags);
 void edu_leave(struct edu_dev *edu);
-bool edu_is_dead(struct edu_dev *edu);
 unsigned int edu_kill(struct edu_dev *edu);
 void edu_drain(struct edu_dev *edu);
 int edu_drain_timeout(struct edu_dev *edu, unsigned int ms);
 int edu_gate_close(struct edu_dev *edu, unsigned int ms);
 int edu_suspend_drain(struct edu_dev *edu);
-void edu_resume_done(struct edu_dev *edu, bool ok);
-void edu_reset_done(struct edu_dev *edu, bool ok);
-void edu_hw_init(struct edu_dev *edu);
-void edu_hw_quiesce(struct edu_dev *edu);
-bool edu_id_supported(u32 id);
-u64 edu_read64(struct edu_dev *edu, u32 reg);
-unsigned int edu_resolve_wait(u32 flags);
+void edu_gate_open(struct edu_dev *edu, bool ok);
+unsigned int edu_resolve_wait(struct edu_dev *edu, u32 flags);
 
 /* edu_core.c: claims */
 int edu_unit_claim(struct edu_dev *edu, struct edu_unit *u, bool nonblock);
@@ -316,25 +382,23 @@ int edu_reg_read(struct edu_dev *edu, u32 offset, u32 *value);
 int edu_reg_write(struct edu_dev *edu, u32 offset, u32 value);
 int edu_factorial(struct edu_dev *edu, u32 input, unsigned int mode,
 		  unsigned int timeout_ms, bool nonblock, u32 *result);
-int edu_factorial_async(struct edu_dev *edu, struct edu_file *ef, u32 input,
-			unsigned int timeout_ms, bool nonblock);
 int edu_bounce_rw(struct edu_dev *edu, void *buf, u32 dev_off, u32 len,
 		  bool to_device, bool nonblock);
-int edu_staging_dma(struct edu_dev *edu, struct edu_file *ef, u32 soff,
-		    u32 dev_off, u32 len, bool to_device, unsigned int mode,
-		    bool nonblock);
-int edu_staging_dma_async(struct edu_dev *edu, struct edu_file *ef, u32 soff,
-			  u32 dev_off, u32 len, bool to_device, bool nonblock);
+int edu_dma(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
+	    bool to_device, unsigned int mode, bool nonblock);
 
-/* edu_core.c: DMA engine; caller holds the DMA claim inside a gate section */
+/* edu_core.c: a transfer; caller holds the DMA claim inside a gate section */
 int edu_dma_xfer(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 		 bool to_device, unsigned int mode);
 
-/* edu_core.c: asynchronous operations */
-int edu_file_async_reserve(struct edu_file *ef);
-void edu_file_async_unreserve(struct edu_file *ef);
-void edu_file_async_cancel(struct edu_file *ef);
-void edu_file_post(struct edu_file *ef, u32 op, int status, u64 result);
+/* edu_core.c: asynchronous operations (@done is called once, always) */
+int edu_factorial_async(struct edu_dev *edu, u32 input,
+			unsigned int timeout_ms, bool nonblock,
+			edu_done_fn done, void *cookie);
+int edu_dma_async(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
+		  bool to_device, bool nonblock, edu_done_fn done,
+		  void *cookie);
+void edu_async_cancel(struct edu_dev *edu, void *cookie);
 
 /* edu_cdev.c */
 extern const struct file_operations edu_fops;

@@ -21,12 +21,13 @@
 #define EDU_PCI_DEVICE_ID	0x11e8
 #define EDU_MAX_DEVICES		(MINORMASK + 1)
 
-unsigned int edu_dma_bits = 28;
-bool edu_force_intx;
-unsigned int edu_wait_mode = EDU_WAIT_HYBRID;
-unsigned int edu_hybrid_spin_us = 50;
-unsigned int edu_timeout_ms = 5000;
-unsigned int edu_staging_size = 16384;
+static unsigned int edu_dma_bits = 28;
+static bool edu_force_intx;
+/* policy defaults; each device has its own copy in sysfs */
+static unsigned int edu_wait_mode = EDU_WAIT_HYBRID;
+static unsigned int edu_hybrid_spin_us = 50;
+static unsigned int edu_timeout_ms = 5000;
+static unsigned int edu_staging_size = 16384;
 
 static int edu_set_dma_bits(const char *val, const struct kernel_param *kp)
 {
@@ -55,13 +56,13 @@ static const struct kernel_param_ops edu_wait_mode_ops = {
 	.get = param_get_uint,
 };
 
-module_param_cb(wait_mode, &edu_wait_mode_ops, &edu_wait_mode, 0644);
+module_param_cb(wait_mode, &edu_wait_mode_ops, &edu_wait_mode, 0444);
 MODULE_PARM_DESC(wait_mode,
-		 "Wait used for EDU_WAIT_DEFAULT, read and write: 1 irq, 2 poll, 3 hybrid (default 3)");
+		 "Initial sysfs wait_mode of each device: wait used for EDU_WAIT_DEFAULT, read and write: 1 irq, 2 poll, 3 hybrid (default 3)");
 
 static int edu_set_spin_us(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, 10000);
+	return param_set_uint_minmax(val, kp, 0, EDU_HYBRID_SPIN_MAX_US);
 }
 
 static const struct kernel_param_ops edu_spin_us_ops = {
@@ -69,9 +70,9 @@ static const struct kernel_param_ops edu_spin_us_ops = {
 	.get = param_get_uint,
 };
 
-module_param_cb(hybrid_spin_us, &edu_spin_us_ops, &edu_hybrid_spin_us, 0644);
+module_param_cb(hybrid_spin_us, &edu_spin_us_ops, &edu_hybrid_spin_us, 0444);
 MODULE_PARM_DESC(hybrid_spin_us,
-		 "Polling budget of hybrid waits in microseconds, 0..10000 (default 50)");
+		 "Initial sysfs hybrid_spin_us of each device: polling budget of hybrid waits in microseconds, 0..10000 (default 50)");
 
 static int edu_set_timeout_ms(const char *val, const struct kernel_param *kp)
 {
@@ -83,9 +84,9 @@ static const struct kernel_param_ops edu_timeout_ms_ops = {
 	.get = param_get_uint,
 };
 
-module_param_cb(timeout_ms, &edu_timeout_ms_ops, &edu_timeout_ms, 0644);
+module_param_cb(timeout_ms, &edu_timeout_ms_ops, &edu_timeout_ms, 0444);
 MODULE_PARM_DESC(timeout_ms,
-		 "Default operation timeout in milliseconds, 1..60000 (default 5000)");
+		 "Initial sysfs timeout_ms of each device: default operation timeout in milliseconds, 1..60000 (default 5000)");
 
 static int edu_set_staging_size(const char *val, const struct kernel_param *kp)
 {
@@ -178,6 +179,46 @@ static int edu_setup_irq(struct edu_dev *edu)
 	return ret;
 }
 
+/*
+ * The core found the DMA engine running past every deadline: it may write
+ * anywhere it was pointed at, including memory the driver is about to
+ * free.  Cut it off the bus now, and recover it with a function reset
+ * (reset_prepare/reset_done below) from process context.
+ */
+static void edu_cut_off(struct edu_dev *edu)
+{
+	pci_clear_master(edu->pdev);
+	if (!edu_is_dead(edu))
+		schedule_delayed_work(&edu->recover_work, 0);
+}
+
+static void edu_recover_work(struct work_struct *work)
+{
+	struct edu_dev *edu = container_of(to_delayed_work(work),
+					   struct edu_dev, recover_work);
+	struct device *dev = &edu->pdev->dev;
+	int ret;
+
+	if (edu_is_dead(edu))
+		return;
+	dev_warn(dev, "resetting the device to recover it\n");
+	ret = pci_try_reset_function(edu->pdev);
+	if (ret == -EAGAIN) {
+		/* the device lock is held: by remove, or by another reset */
+		if (!edu_is_dead(edu))
+			schedule_delayed_work(&edu->recover_work, HZ / 10);
+		return;
+	}
+	if (ret || READ_ONCE(edu->broken)) {
+		dev_err(dev,
+			"recovery failed (%d); the device stays unusable until it is rebound\n",
+			ret);
+		return;
+	}
+	atomic64_inc(&edu->stats.recoveries);
+	dev_info(dev, "recovered by a function reset\n");
+}
+
 static void edu_teardown_irq(struct edu_dev *edu)
 {
 	WRITE_ONCE(edu->irq_live, false);
@@ -196,6 +237,12 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	edu_dev_init(edu);
 	edu->pdev = pdev;
+	edu->dma_dev = dev;
+	edu->cut_off = edu_cut_off;
+	INIT_DELAYED_WORK(&edu->recover_work, edu_recover_work);
+	edu->wait_mode = edu_wait_mode;
+	edu->hybrid_spin_us = edu_hybrid_spin_us;
+	edu->timeout_ms = edu_timeout_ms;
 
 	ret = ida_alloc_max(&edu_ida, EDU_MAX_DEVICES - 1, GFP_KERNEL);
 	if (ret < 0) {
@@ -301,6 +348,8 @@ static void edu_remove(struct pci_dev *pdev)
 	cdev_device_del(&edu->cdev, &edu->dev);
 
 	edu_kill(edu);
+	/* after the kill, so it cannot be queued again */
+	cancel_delayed_work_sync(&edu->recover_work);
 	edu_files_hangup(edu);
 	edu_drain(edu);
 	edu_files_teardown(edu);
@@ -364,6 +413,8 @@ static bool edu_hw_restart(struct edu_dev *edu, const char *after)
 	}
 	edu->id_register = id;
 	edu_hw_init(edu);
+	/* the restored command register may have it off (edu_cut_off()) */
+	pci_set_master(edu->pdev);
 	dev_dbg(&edu->pdev->dev, "%s done\n", after);
 	return true;
 }
@@ -373,7 +424,7 @@ static int edu_pm_resume(struct device *dev)
 	struct edu_dev *edu = dev_get_drvdata(dev);
 	bool ok = edu_hw_restart(edu, "resume");
 
-	edu_resume_done(edu, ok);
+	edu_gate_open(edu, ok);
 	return ok ? 0 : -ENODEV;
 }
 
@@ -404,7 +455,7 @@ static void edu_pci_reset_done(struct pci_dev *pdev)
 
 	/* the core's restore consumed the saved state AER recovery needs */
 	pci_save_state(pdev);
-	edu_reset_done(edu, ok && !edu->reset_unclean);
+	edu_gate_open(edu, ok && !edu->reset_unclean);
 }
 
 /*
@@ -436,7 +487,7 @@ static pci_ers_result_t edu_pci_slot_reset(struct pci_dev *pdev)
 	pci_save_state(pdev);
 	if (edu_id_supported(readl(edu->regs + EDU_REG_ID)))
 		return PCI_ERS_RESULT_RECOVERED;
-	edu_reset_done(edu, false);	/* no resume follows: fail, not hold */
+	edu_gate_open(edu, false);	/* no resume follows: fail, not hold */
 	return PCI_ERS_RESULT_DISCONNECT;
 }
 
@@ -445,7 +496,7 @@ static void edu_pci_error_resume(struct pci_dev *pdev)
 	struct edu_dev *edu = pci_get_drvdata(pdev);
 	bool ok = edu_hw_restart(edu, "PCI error recovery");
 
-	edu_reset_done(edu, ok);
+	edu_gate_open(edu, ok);
 	if (ok)
 		dev_info(&pdev->dev, "recovered from a PCI error\n");
 }

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * edu sysfs attributes of /sys/class/edu/eduN (docs/ABI/sysfs-class-edu).
- * None of them touches the hardware.
+ * edu sysfs attributes of /sys/class/edu/eduN (docs/ABI/sysfs-class-edu):
+ * identity, counters, state and the device's policy knobs.  None of them
+ * touches the hardware.
  */
 
 #include <linux/device.h>
+#include <linux/string.h>
 #include <linux/sysfs.h>
 
 #include "edu_drv.h"
@@ -124,6 +126,109 @@ static ssize_t staging_used_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(staging_used);
 
+static ssize_t recoveries_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return edu_counter_show(&to_edu_dev(dev)->stats.recoveries, buf);
+}
+static DEVICE_ATTR_RO(recoveries);
+
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct edu_dev *edu = to_edu_dev(dev);
+	const char *state = "ok";
+
+	spin_lock_irq(&edu->state_lock);
+	if (edu->dead)
+		state = "removed";
+	else if (edu->broken)
+		state = "broken";
+	else if (edu->suspended)
+		state = "suspended";
+	spin_unlock_irq(&edu->state_lock);
+	return sysfs_emit(buf, "%s\n", state);
+}
+static DEVICE_ATTR_RO(state);
+
+/* Indexed by EDU_WAIT_IRQ..EDU_WAIT_HYBRID (include/uapi/linux/edu.h). */
+static const char * const edu_wait_names[] = {
+	[EDU_WAIT_IRQ] = "irq",
+	[EDU_WAIT_POLL] = "poll",
+	[EDU_WAIT_HYBRID] = "hybrid",
+};
+
+static ssize_t wait_mode_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	unsigned int mode = READ_ONCE(to_edu_dev(dev)->wait_mode);
+
+	return sysfs_emit(buf, "%s\n", edu_wait_names[mode]);
+}
+
+static ssize_t wait_mode_store(struct device *dev,
+			       struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	unsigned int mode;
+
+	/* not __sysfs_match_string(): it stops at the unnamed entry 0 */
+	for (mode = EDU_WAIT_IRQ; mode < ARRAY_SIZE(edu_wait_names); mode++) {
+		if (sysfs_streq(buf, edu_wait_names[mode])) {
+			WRITE_ONCE(to_edu_dev(dev)->wait_mode, mode);
+			return count;
+		}
+	}
+	return -EINVAL;
+}
+static DEVICE_ATTR_RW(wait_mode);
+
+static ssize_t edu_uint_store(unsigned int *knob, unsigned int min,
+			      unsigned int max, const char *buf, size_t count)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &v);
+	if (ret)
+		return ret;
+	if (v < min || v > max)
+		return -ERANGE;
+	WRITE_ONCE(*knob, v);
+	return count;
+}
+
+static ssize_t hybrid_spin_us_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(to_edu_dev(dev)->hybrid_spin_us));
+}
+
+static ssize_t hybrid_spin_us_store(struct device *dev,
+				    struct device_attribute *attr,
+				    const char *buf, size_t count)
+{
+	return edu_uint_store(&to_edu_dev(dev)->hybrid_spin_us, 0,
+			      EDU_HYBRID_SPIN_MAX_US, buf, count);
+}
+static DEVICE_ATTR_RW(hybrid_spin_us);
+
+static ssize_t timeout_ms_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_edu_dev(dev)->timeout_ms));
+}
+
+static ssize_t timeout_ms_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t count)
+{
+	return edu_uint_store(&to_edu_dev(dev)->timeout_ms, 1,
+			      EDU_TIMEOUT_MAX_MS, buf, count);
+}
+static DEVICE_ATTR_RW(timeout_ms);
+
 static struct attribute *edu_attrs[] = {
 	&dev_attr_id_register.attr,
 	&dev_attr_version.attr,
@@ -138,6 +243,11 @@ static struct attribute *edu_attrs[] = {
 	&dev_attr_timeouts.attr,
 	&dev_attr_staging_budget.attr,
 	&dev_attr_staging_used.attr,
+	&dev_attr_recoveries.attr,
+	&dev_attr_state.attr,
+	&dev_attr_wait_mode.attr,
+	&dev_attr_hybrid_spin_us.attr,
+	&dev_attr_timeout_ms.attr,
 	NULL
 };
 

@@ -76,7 +76,7 @@ struct edu_liveness {
 };
 
 /* Operation flags shared by EDU_IOC_FACTORIAL, EDU_IOC_DMA_STAGING. */
-#define EDU_WAIT_DEFAULT	0x0	/* driver's wait_mode module parameter */
+#define EDU_WAIT_DEFAULT	0x0	/* the device's wait_mode (sysfs) */
 #define EDU_WAIT_IRQ		0x1	/* sleep until the completion interrupt */
 #define EDU_WAIT_POLL		0x2	/* poll the status register */
 #define EDU_WAIT_HYBRID		0x3	/* poll briefly, then sleep on the IRQ */
@@ -89,7 +89,7 @@ struct edu_liveness {
  * @input:      in: n
  * @result:     out: n! modulo 2^32, as computed by the device
  * @flags:      in: EDU_WAIT_* | EDU_OP_ASYNC
- * @timeout_ms: in: 0 = driver default (timeout_ms module parameter)
+ * @timeout_ms: in: 0 = the device's default (sysfs timeout_ms)
  * @reserved:   zero
  */
 struct edu_factorial {
