@@ -617,7 +617,7 @@ int edu_factorial(struct edu_dev *edu, u32 input, unsigned int mode,
 	if (!ret) {
 		deadline = jiffies + msecs_to_jiffies(timeout_ms);
 		dev_dbg(&edu->dev, "factorial(%u) mode %u\n", input, mode);
-		edu_fact_kick(edu, input, mode != EDU_WAIT_POLL);
+		edu_fact_kick(edu, input, mode == EDU_WAIT_IRQ);
 		ret = edu_wait_idle(edu, &edu->fact, mode, deadline, true);
 	}
 	if (!ret) {

@@ -18,10 +18,12 @@
  * Memory the device writes must not share a cache line with anything the
  * CPU may write meanwhile (dma_get_cache_alignment(); on non-coherent
  * platforms a partial line loses the CPU's writes, and dma-debug rejects
- * two such mappings of one line).  Chunks therefore end on a line boundary
- * of the destination, and a chunk whose destination starts or ends in the
- * middle of a line (at most the first and the last of the stream) goes
- * through the device's coherent bounce buffer with a CPU copy.
+ * two such mappings of one line).  So the chunk holding the destination's
+ * first or last byte goes through the device's coherent bounce buffer with
+ * a CPU copy when that byte is in the middle of a line.  Chunks in between
+ * take whole windows: a line split between two of them holds only the
+ * request's own bytes, mapped one chunk after the other (and a chunk whose
+ * two pages are one physical page, a destination mapped twice, is bounced).
  *
  * Reachability: the device silently masks addresses to its DMA mask, and
  * the DMA API warns (rather than fails) when neither a page nor SWIOTLB's
@@ -225,13 +227,32 @@ static void edu_ubuf_unmap(struct edu_ureq *r, struct edu_ubuf *b)
 	b->nents = 0;
 }
 
-/* Does batch bytes [pos, pos + len) of @b share a cache line with others? */
+/*
+ * Does batch bytes [pos, pos + len) of @b share a cache line with memory
+ * outside the request?  Only at the request's own first and last bytes: a
+ * line split between two chunks holds the request's bytes on both sides,
+ * mapped one after the other, never at the same time.
+ */
 static bool edu_ubuf_partial_lines(struct edu_ureq *r, struct edu_ubuf *b,
 				   u32 pos, u32 len)
 {
 	u64 start = b->uaddr + r->batch_start + pos;
+	u64 end = start + len;
 
-	return !IS_ALIGNED(start, r->line) || !IS_ALIGNED(start + len, r->line);
+	return (start == b->uaddr && !IS_ALIGNED(start, r->line)) ||
+	       (end == b->uaddr + r->length && !IS_ALIGNED(end, r->line));
+}
+
+/*
+ * A chunk is shorter than a page, so its two pages are one physical page
+ * only when the destination maps it twice (a memfd mapped at two
+ * addresses): then both pieces may share a cache line, which one mapping
+ * must not hold twice while the device writes.
+ */
+static bool edu_ubuf_aliased(struct edu_ubuf *b, int nents)
+{
+	return b->device_writes && nents == 2 &&
+	       sg_page(&b->sgl[0]) == sg_page(&b->sgl[1]);
 }
 
 /*
@@ -250,6 +271,8 @@ static int edu_ubuf_map(struct edu_ureq *r, struct edu_ubuf *b, u32 pos,
 	nents = edu_ubuf_chunk_sgl(b, pos, len);
 	if (nents < 0)
 		return nents;
+	if (edu_ubuf_aliased(b, nents))
+		return 1;
 	if (!edu_ubuf_reachable(r, b, nents)) {
 		dev_dbg(&edu->dev, "user memory beyond the DMA mask: bounced\n");
 		return 1;
@@ -406,22 +429,10 @@ static int edu_ureq_chunk(struct edu_ureq *r, u32 pos, u32 len)
 	return ret;
 }
 
-/*
- * Bytes the chunk at batch offset @pos may take: what the window holds,
- * shortened to end on a cache line of the destination unless it is the
- * batch's last (so only the stream's first and last chunks are bounced).
- */
+/* Bytes the chunk at batch offset @pos may take: what the window holds. */
 static u32 edu_ureq_chunk_len(struct edu_ureq *r, u32 pos, u32 avail)
 {
-	u32 len = min_t(u32, avail - pos, EDU_DMA_WINDOW - r->dev_base);
-	u64 end;
-
-	if (!edu_uses_dst(r) || pos + len == avail)
-		return len;
-	end = round_down(r->dst.uaddr + r->batch_start + pos + len, r->line);
-	if (end > r->dst.uaddr + r->batch_start + pos)
-		len = end - (r->dst.uaddr + r->batch_start + pos);
-	return len;
+	return min_t(u32, avail - pos, EDU_DMA_WINDOW - r->dev_base);
 }
 
 /*
@@ -471,22 +482,9 @@ out_unpin:
 	return ret;
 }
 
-/*
- * Batch length from r->done: whole batches end on a cache line of the
- * destination, so that the next one starts on one.
- */
 static u32 edu_ureq_batch_len(struct edu_ureq *r)
 {
-	u64 left = r->length - r->done;
-	u64 start, end;
-
-	if (left <= EDU_USER_BATCH_BYTES)
-		return left;
-	if (!edu_uses_dst(r))
-		return EDU_USER_BATCH_BYTES;
-	start = r->dst.uaddr + r->done;
-	end = round_down(start + EDU_USER_BATCH_BYTES, r->line);
-	return end > start ? end - start : EDU_USER_BATCH_BYTES;
+	return min_t(u64, r->length - r->done, EDU_USER_BATCH_BYTES);
 }
 
 static int edu_ureq_run(struct edu_ureq *r)

@@ -186,6 +186,15 @@ int edu_wait_idle(struct edu_dev *edu, struct edu_unit *u, unsigned int mode,
 		r = edu_spin_idle(edu, u, READ_ONCE(edu->hybrid_spin_us));
 		if (r)
 			return r < 0 ? r : 0;
+		/*
+		 * A hybrid factorial starts without its interrupt, which under
+		 * TCG costs more than a short computation; it is asked for only
+		 * now.  QEMU clears "computing" before it looks at the enable
+		 * bit, so the sleep's first look at the status cannot miss an
+		 * end that raced with this write.
+		 */
+		if (!u->is_dma)
+			edu_wr(edu, EDU_REG_STATUS, EDU_STATUS_IRQ);
 		fallthrough;
 	default:
 		return edu_sleep_idle(edu, u, deadline, intr);

@@ -257,6 +257,23 @@ Report analyse(const json& doc) {
       t.met = *t.value <= kLatencyRatioTarget;
       t.detail = fmt::format("best mode `{}`: p50 {} us vs raw {} us", best->mode,
                              us(best->spread.p50), us(raw->spread.p50));
+      // What a system call costs at all under this host: the liveness ioctl
+      // (two register accesses, no wait) minus the same two accesses from
+      // user space. The driver's own share of the gap is what is left.
+      const LatencyRow* live = nullptr;
+      const LatencyRow* live_raw = nullptr;
+      for (const LatencyRow& l : r.latency) {
+        if (l.operation != "liveness" || !std::isfinite(l.spread.p50)) continue;
+        (l.is_raw() ? live_raw : live) = &l;
+      }
+      if (live != nullptr && live_raw != nullptr) {
+        const double floor = live->spread.p50 - live_raw->spread.p50;
+        const double gap = best->spread.p50 - raw->spread.p50;
+        t.detail += fmt::format(
+            "; gap {} us, of which the system-call floor (liveness ioctl p50 - raw liveness p50) "
+            "is {} us, the driver's own cost {} us",
+            us(gap), us(floor), us(gap - floor));
+      }
     } else {
       t.detail = raw == nullptr ? "not measured: no raw MMIO baseline (--raw-device)"
                                 : "not measured: no driver factorial series";

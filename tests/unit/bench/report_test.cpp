@@ -234,6 +234,10 @@ TEST(Analyse, TargetsMetOnTheFixture) {
   EXPECT_NEAR(r.targets[3].value.value_or(0), 3.92, 1e-6);
   EXPECT_NEAR(r.targets[4].value.value_or(0), 1.15, 1e-9);
   EXPECT_THAT(r.targets[4].detail, HasSubstr("`poll`"));
+  // poll 11.5 us - raw 10 us; liveness ioctl 2.5 us - raw liveness 1 us.
+  EXPECT_THAT(r.targets[4].detail,
+              HasSubstr("gap 1.50 us, of which the system-call floor (liveness ioctl p50 - raw "
+                        "liveness p50) is 1.50 us, the driver's own cost 0.00 us"));
   // Contention is informational.
   EXPECT_FALSE(r.targets[5].met.has_value());
   EXPECT_NEAR(r.targets[5].value.value_or(0), 0.9, 1e-9);
