@@ -16,6 +16,8 @@
 
 #include "edu_drv.h"
 
+static struct dentry *edu_debugfs_root;
+
 static int edu_registers_show(struct seq_file *s, void *unused)
 {
 	struct edu_dev *edu = s->private;
@@ -40,6 +42,17 @@ static int edu_registers_show(struct seq_file *s, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(edu_registers);
+
+/* Module load: /sys/kernel/debug/edu (an error only costs the debug files). */
+void edu_debugfs_init(void)
+{
+	edu_debugfs_root = debugfs_create_dir(EDU_DRV_NAME, NULL);
+}
+
+void edu_debugfs_exit(void)
+{
+	debugfs_remove_recursive(edu_debugfs_root);
+}
 
 void edu_debugfs_add(struct edu_dev *edu)
 {

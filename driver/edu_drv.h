@@ -113,11 +113,6 @@
 
 #define EDU_HYBRID_SPIN_MAX_US	10000U
 
-/* module globals (edu_pci.c) */
-
-/* module globals (edu_pci.c) */
-extern struct dentry *edu_debugfs_root;
-
 struct edu_dev;
 
 /*
@@ -412,6 +407,8 @@ long edu_ioctl_dma_user(struct edu_file *ef, void __user *uarg);
 extern const struct attribute_group *edu_groups[];
 
 /* edu_debugfs.c */
+void edu_debugfs_init(void);
+void edu_debugfs_exit(void);
 void edu_debugfs_add(struct edu_dev *edu);
 void edu_debugfs_remove(struct edu_dev *edu);
 

@@ -4,7 +4,6 @@
  * module init/exit.
  */
 
-#include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
@@ -114,7 +113,6 @@ MODULE_PARM_DESC(staging_size,
 static struct class *edu_class;
 static dev_t edu_devt;
 static DEFINE_IDA(edu_ida);
-struct dentry *edu_debugfs_root;
 
 /* Last reference gone: no file, no sysfs user, no driver binding left. */
 static void edu_dev_release(struct device *dev)
@@ -539,7 +537,7 @@ static int __init edu_init(void)
 		goto err_region;
 	}
 
-	edu_debugfs_root = debugfs_create_dir(EDU_DRV_NAME, NULL);
+	edu_debugfs_init();
 
 	ret = pci_register_driver(&edu_pci_driver);
 	if (ret)
@@ -547,7 +545,7 @@ static int __init edu_init(void)
 	return 0;
 
 err_class:
-	debugfs_remove_recursive(edu_debugfs_root);
+	edu_debugfs_exit();
 	class_destroy(edu_class);
 err_region:
 	unregister_chrdev_region(edu_devt, EDU_MAX_DEVICES);
@@ -558,7 +556,7 @@ module_init(edu_init);
 static void __exit edu_cleanup(void)
 {
 	pci_unregister_driver(&edu_pci_driver);
-	debugfs_remove_recursive(edu_debugfs_root);
+	edu_debugfs_exit();
 	class_destroy(edu_class);
 	unregister_chrdev_region(edu_devt, EDU_MAX_DEVICES);
 	ida_destroy(&edu_ida);
