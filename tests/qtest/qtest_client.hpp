@@ -1,0 +1,84 @@
+// A client of QEMU's qtest protocol (docs/devel/qtest.rst in QEMU's source):
+// runs the lab's QEMU with -accel qtest -- no guest CPU runs -- and drives
+// the machine from the test: port and memory accesses, the virtual clock,
+// interrupt lines. For device-model tests without a guest kernel.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "edu/driver.hpp"
+
+namespace labtest {
+
+class Qtest {
+ public:
+  // Starts @qemu with the qtest accelerator and @args (machine, devices).
+  // Throws std::system_error / std::runtime_error when QEMU does not come up.
+  Qtest(const std::filesystem::path& qemu, const std::vector<std::string>& args);
+  ~Qtest();
+  Qtest(const Qtest&) = delete;
+  Qtest& operator=(const Qtest&) = delete;
+  Qtest(Qtest&&) = delete;
+  Qtest& operator=(Qtest&&) = delete;
+
+  void outl(std::uint16_t port, std::uint32_t v);
+  void outw(std::uint16_t port, std::uint16_t v);
+  std::uint16_t inw(std::uint16_t port);
+  std::uint32_t inl(std::uint16_t port);
+  void writel(std::uint64_t addr, std::uint32_t v);
+  std::uint32_t readl(std::uint64_t addr);
+  void writew(std::uint64_t addr, std::uint16_t v);
+  std::uint16_t readw(std::uint64_t addr);
+  void writeb(std::uint64_t addr, std::uint8_t v);
+  std::uint8_t readb(std::uint64_t addr);
+  void writeq(std::uint64_t addr, std::uint64_t v);
+  // Advances the virtual clock by @ns (0: to the next timer deadline).
+  void clock_step(std::int64_t ns = 0);
+  // Intercepts the interrupt lines going into @qom_path (e.g. "ioapic").
+  void irq_intercept_in(const std::string& qom_path);
+  // Level of intercepted line @n as last reported by QEMU.
+  bool irq(unsigned n);
+  // Every line raised at least once since the last call (then forgotten).
+  std::vector<unsigned> take_raised();
+
+  // QEMU's stderr so far (its error messages).
+  [[nodiscard]] std::string qemu_stderr() const;
+
+ private:
+  std::string command(const std::string& line);
+  std::string read_line();
+  void note_async(const std::string& line);
+
+  pid_t pid_ = -1;
+  edu::drv::UniqueFd sock_;
+  std::filesystem::path dir_;
+  std::string buf_;
+  std::vector<bool> levels_;
+  std::vector<unsigned> raised_;
+};
+
+// PCI configuration space through the legacy 0xcf8/0xcfc mechanism (q35).
+class PciConfig {
+ public:
+  PciConfig(Qtest& qt, unsigned bus, unsigned dev, unsigned fn)
+      : qt_(qt), bdf_(bus << 16 | dev << 11 | fn << 8) {}
+  std::uint32_t read32(unsigned reg);
+  void write32(unsigned reg, std::uint32_t v);
+  std::uint16_t read16(unsigned reg);
+  void write16(unsigned reg, std::uint16_t v);
+  std::uint8_t read8(unsigned reg);
+  // Offset of capability @id in the standard list, 0 if absent.
+  unsigned find_capability(std::uint8_t id);
+
+ private:
+  Qtest& qt_;
+  std::uint32_t bdf_;
+};
+
+}  // namespace labtest
