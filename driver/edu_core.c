@@ -557,6 +557,26 @@ int edu_raise_irq(struct edu_dev *edu, u32 status, u64 *irq_count)
 	return ret;
 }
 
+/* An operation on a unit: a hardware gate section and the unit's claim. */
+static int edu_op_begin(struct edu_dev *edu, struct edu_unit *u, bool nonblock)
+{
+	int ret;
+
+	ret = edu_enter(edu, EDU_ENTER_HW | (nonblock ? EDU_ENTER_NONBLOCK : 0));
+	if (ret)
+		return ret;
+	ret = edu_unit_claim(edu, u, nonblock);
+	if (ret)
+		edu_leave(edu);
+	return ret;
+}
+
+static void edu_op_end(struct edu_dev *edu, struct edu_unit *u)
+{
+	edu_unit_release(edu, u);
+	edu_leave(edu);
+}
+
 int edu_liveness(struct edu_dev *edu, u32 value, u32 *inverted)
 {
 	int ret = edu_enter(edu, EDU_ENTER_HW);
@@ -599,20 +619,13 @@ int edu_reg_write(struct edu_dev *edu, u32 offset, u32 value)
 int edu_factorial(struct edu_dev *edu, u32 input, unsigned int mode,
 		  unsigned int timeout_ms, bool nonblock, u32 *result)
 {
-	unsigned int eflags = EDU_ENTER_HW;
 	unsigned long deadline;
 	u32 res = 0;
 	int ret;
 
-	if (nonblock)
-		eflags |= EDU_ENTER_NONBLOCK;
-	ret = edu_enter(edu, eflags);
+	ret = edu_op_begin(edu, &edu->fact, nonblock);
 	if (ret)
 		return ret;
-	ret = edu_unit_claim(edu, &edu->fact, nonblock);
-	if (ret)
-		goto out_leave;
-
 	ret = edu_fact_settle(edu, nonblock);
 	if (!ret) {
 		deadline = jiffies + msecs_to_jiffies(timeout_ms);
@@ -629,9 +642,7 @@ int edu_factorial(struct edu_dev *edu, u32 input, unsigned int mode,
 		dev_dbg(&edu->dev, "factorial(%u) timed out\n", input);
 	}
 	trace_edu_factorial(edu->index, input, res, ret);
-	edu_unit_release(edu, &edu->fact);
-out_leave:
-	edu_leave(edu);
+	edu_op_end(edu, &edu->fact);
 	return ret;
 }
 
@@ -664,17 +675,11 @@ int edu_dma_xfer(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 int edu_bounce_rw(struct edu_dev *edu, void *buf, u32 dev_off, u32 len,
 		  bool to_device, bool nonblock)
 {
-	unsigned int eflags = EDU_ENTER_HW;
 	int ret;
 
-	if (nonblock)
-		eflags |= EDU_ENTER_NONBLOCK;
-	ret = edu_enter(edu, eflags);
+	ret = edu_op_begin(edu, &edu->dma, nonblock);
 	if (ret)
 		return ret;
-	ret = edu_unit_claim(edu, &edu->dma, nonblock);
-	if (ret)
-		goto out_leave;
 	dev_dbg(&edu->dev, "%s %u bytes at %u via bounce buffer\n",
 		to_device ? "write" : "read", len, dev_off);
 	if (to_device)
@@ -683,30 +688,20 @@ int edu_bounce_rw(struct edu_dev *edu, void *buf, u32 dev_off, u32 len,
 			   edu_resolve_wait(edu, EDU_WAIT_DEFAULT));
 	if (!ret && !to_device)
 		memcpy(buf, edu->bounce, len);
-	edu_unit_release(edu, &edu->dma);
-out_leave:
-	edu_leave(edu);
+	edu_op_end(edu, &edu->dma);
 	return ret;
 }
 
 int edu_dma(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 	    bool to_device, unsigned int mode, bool nonblock)
 {
-	unsigned int eflags = EDU_ENTER_HW;
 	int ret;
 
-	if (nonblock)
-		eflags |= EDU_ENTER_NONBLOCK;
-	ret = edu_enter(edu, eflags);
+	ret = edu_op_begin(edu, &edu->dma, nonblock);
 	if (ret)
 		return ret;
-	ret = edu_unit_claim(edu, &edu->dma, nonblock);
-	if (ret)
-		goto out_leave;
 	ret = edu_dma_xfer(edu, addr, dev_off, len, to_device, mode);
-	edu_unit_release(edu, &edu->dma);
-out_leave:
-	edu_leave(edu);
+	edu_op_end(edu, &edu->dma);
 	return ret;
 }
 
@@ -831,23 +826,18 @@ int edu_factorial_async(struct edu_dev *edu, u32 input,
 			edu_done_fn done, void *cookie)
 {
 	struct edu_unit *u = &edu->fact;
-	unsigned int eflags = EDU_ENTER_HW;
 	unsigned long deadline;
 	int ret;
 
-	if (nonblock)
-		eflags |= EDU_ENTER_NONBLOCK;
-	ret = edu_enter(edu, eflags);
+	ret = edu_op_begin(edu, u, nonblock);
 	if (ret)
 		return ret;
-	ret = edu_unit_claim(edu, u, nonblock);
-	if (ret)
-		goto out_leave;
 	ret = edu_fact_settle(edu, nonblock);
 	if (ret) {
 		if (ret == -ETIMEDOUT)
 			atomic64_inc(&edu->stats.timeouts);
-		goto out_release;
+		edu_op_end(edu, u);
+		return ret;
 	}
 	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 
@@ -859,12 +849,6 @@ int edu_factorial_async(struct edu_dev *edu, u32 input,
 	edu_fact_kick(edu, input, true);
 	spin_unlock_irq(&u->lock);
 	return 0;
-
-out_release:
-	edu_unit_release(edu, u);
-out_leave:
-	edu_leave(edu);
-	return ret;
 }
 
 /* @addr is mapped for the device by the caller, until @done is called. */
@@ -873,19 +857,12 @@ int edu_dma_async(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 		  void *cookie)
 {
 	struct edu_unit *u = &edu->dma;
-	unsigned int eflags = EDU_ENTER_HW;
 	unsigned long deadline;
 	int ret;
 
-	if (nonblock)
-		eflags |= EDU_ENTER_NONBLOCK;
-	ret = edu_enter(edu, eflags);
+	ret = edu_op_begin(edu, u, nonblock);
 	if (ret)
 		return ret;
-	ret = edu_unit_claim(edu, u, nonblock);
-	if (ret)
-		goto out_leave;
-
 	dev_dbg(&edu->dev, "async DMA %u bytes\n", len);
 	deadline = jiffies + msecs_to_jiffies(READ_ONCE(edu->timeout_ms));
 	spin_lock_irq(&u->lock);
@@ -897,9 +874,6 @@ int edu_dma_async(struct edu_dev *edu, dma_addr_t addr, u32 dev_off, u32 len,
 	spin_unlock_irq(&u->lock);
 	if (!ret)
 		return 0;
-
-	edu_unit_release(edu, u);
-out_leave:
-	edu_leave(edu);
+	edu_op_end(edu, u);
 	return ret;
 }
