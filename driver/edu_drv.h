@@ -341,8 +341,6 @@ bool edu_id_supported(u32 id);
 void edu_hw_init(struct edu_dev *edu);
 void edu_hw_quiesce(struct edu_dev *edu);
 int edu_unit_hw_idle(struct edu_dev *edu, struct edu_unit *u);
-int edu_poll_idle(struct edu_dev *edu, struct edu_unit *u,
-		  unsigned long deadline, bool intr);
 int edu_wait_idle(struct edu_dev *edu, struct edu_unit *u, unsigned int mode,
 		  unsigned long deadline, bool intr);
 int edu_fact_settle(struct edu_dev *edu, bool nonblock);

@@ -100,8 +100,8 @@ int edu_unit_hw_idle(struct edu_dev *edu, struct edu_unit *u)
  *
  * Return: 0 when idle, -ETIMEDOUT, -ERESTARTNOHAND or -ENODEV.
  */
-int edu_poll_idle(struct edu_dev *edu, struct edu_unit *u,
-		  unsigned long deadline, bool intr)
+static int edu_poll_idle(struct edu_dev *edu, struct edu_unit *u,
+			 unsigned long deadline, bool intr)
 {
 	ktime_t spin_end = ktime_add_us(ktime_get(), EDU_POLL_SPIN_US);
 	unsigned int delay = EDU_POLL_MIN_US;
