@@ -115,7 +115,7 @@ _host: _host-configure
 # The lab's own QEMU (Debian's 7.2 source + hw/labdma), built once per input
 # and cached under ~/.cache/edulab/qemu; build/qemu links to it.
 _qemu:
-	@d=$$($(ROOT)/bsp/qemu/build.sh) && ln -sfn "$$d" $(BUILD)/qemu
+	@d=$$($(ROOT)/bsp/qemu/build.sh) && mkdir -p $(BUILD) && ln -sfn "$$d" $(BUILD)/qemu
 
 # The host unit tests again under ASan+UBSan and under TSan, one build tree
 # each (only the unit-test programs are built there).
