@@ -1,77 +1,17 @@
-// labdma device-model tests (docs/labdma/datasheet.md) through QEMU's qtest
-// protocol: no guest, the test is the driver. The lab's QEMU comes from
-// bsp/qemu/build.sh; LABDMA_QEMU names its qemu-system-x86_64.
+// labdma device-model tests, the device-wide part (datasheet 1-3, 5, 7):
+// identity, global registers, interrupt delivery, resets.
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
+#include <stdexcept>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "qtest_client.hpp"
+#include "labdma_fixture.hpp"
 
 namespace labtest {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Where the test maps the device (q35: RAM below, MMCONFIG at 0xb0000000).
-constexpr std::uint64_t kBar0 = 0xe0000000;
-constexpr std::uint64_t kBar2 = 0xe0100000;
-// Guest RAM that MSI/MSI-X messages are pointed at, so a test can see them.
-constexpr std::uint64_t kMsiMailbox = 0x100000;
-constexpr unsigned kSlot = 4;
-
-// Registers (datasheet 3)
-constexpr std::uint32_t ID = 0x000;
-constexpr std::uint32_t VERSION = 0x004;
-constexpr std::uint32_t CAP = 0x008;
-constexpr std::uint32_t MAX_XFER = 0x00c;
-constexpr std::uint32_t CTRL = 0x010;
-constexpr std::uint32_t STATUS = 0x014;
-constexpr std::uint32_t SCRATCH = 0x018;
-constexpr std::uint32_t INT_STATUS = 0x020;
-constexpr std::uint32_t INT_MASK = 0x024;
-constexpr std::uint32_t INT_MASK_SET = 0x028;
-constexpr std::uint32_t INT_MASK_CLEAR = 0x02c;
-constexpr std::uint32_t INT_TEST = 0x030;
-constexpr std::uint32_t TIMESTAMP_LO = 0x038;
-constexpr std::uint32_t TIMESTAMP_HI = 0x03c;
-constexpr std::uint32_t kTest0 = 1U << 24;
-constexpr std::uint32_t kTest1 = 1U << 25;
-
-std::string qemu_path() {
-  const char* p = std::getenv("LABDMA_QEMU");
-  return p != nullptr ? p : "";
-}
-
-class Labdma : public ::testing::Test {
- protected:
-  void start(const std::string& device) {
-    const std::string qemu = qemu_path();
-    ASSERT_FALSE(qemu.empty()) << "LABDMA_QEMU is not set (bsp/qemu/build.sh builds it)";
-    qt_ = std::make_unique<Qtest>(
-        qemu, std::vector<std::string>{"-machine", "q35", "-device",
-                                       device + ",addr=" + std::to_string(kSlot)});
-    cfg_.emplace(*qt_, 0, kSlot, 0);
-  }
-  // What firmware would do: place the BARs, enable memory decoding and DMA.
-  void enable() {
-    cfg_->write32(0x10, static_cast<std::uint32_t>(kBar0));
-    cfg_->write32(0x14, 0);
-    cfg_->write32(0x18, static_cast<std::uint32_t>(kBar2));
-    cfg_->write32(0x1c, 0);
-    cfg_->write16(0x04, 0x0006);  // memory space, bus master
-  }
-  std::uint32_t rd(std::uint32_t reg) { return qt_->readl(kBar0 + reg); }
-  void wr(std::uint32_t reg, std::uint32_t v) { qt_->writel(kBar0 + reg, v); }
-
-  std::unique_ptr<Qtest> qt_;
-  std::optional<PciConfig> cfg_;
-};
 
 TEST_F(Labdma, IdentifiesItselfAndItsCapabilities) {
   start("labdma");
@@ -89,8 +29,8 @@ TEST_F(Labdma, IdentifiesItselfAndItsCapabilities) {
   enable();
   EXPECT_EQ(rd(ID), 0x4c444d41U);
   EXPECT_EQ(rd(VERSION), 0x00010000U);
-  // 4 channels, operations 0..5, MSI-X, rings up to 2^12
-  EXPECT_EQ(rd(CAP), 4U | 0x3fU << 8 | 1U << 16 | 12U << 20);
+  // 4 channels, operations 0..5, MSI-X, fault injection, rings up to 2^12
+  EXPECT_EQ(rd(CAP), 4U | 0x3fU << 8 | 1U << 16 | 1U << 17 | 12U << 20);
   EXPECT_EQ(rd(MAX_XFER), 1U << 20);
 }
 
@@ -101,7 +41,7 @@ TEST_F(Labdma, LiteSiblingHasItsOwnIdAndFewerCapabilities) {
   EXPECT_EQ(cfg_->find_capability(0x11), 0U) << "the lite variant has no MSI-X";
   enable();
   EXPECT_EQ(rd(ID), 0x4c444d41U);
-  EXPECT_EQ(rd(CAP), 1U | 0x07U << 8 | 12U << 20);
+  EXPECT_EQ(rd(CAP), 1U | 0x07U << 8 | 1U << 17 | 12U << 20);
   EXPECT_EQ(rd(MAX_XFER), 64U << 10);
 }
 
@@ -220,27 +160,10 @@ TEST_F(Labdma, IntxFollowsPendingAndMaskedSources) {
   EXPECT_EQ(rd(CTRL), 0U) << "RESET reads 0";
 }
 
-class LabdmaMsi : public Labdma {
- protected:
-  std::uint32_t mailbox(unsigned slot = 0) {
-    return qt_->readl(kMsiMailbox + std::uint64_t{4} * slot);
-  }
-  void clear_mailbox(unsigned slots = 1) {
-    for (unsigned i = 0; i < slots; ++i)
-      qt_->writel(kMsiMailbox + std::uint64_t{4} * i, 0);
-  }
-};
-
 TEST_F(LabdmaMsi, MessagePerNewlyPendingSourceAndAfterAPartialClear) {
   start("labdma-lite");
   enable();
-  const unsigned msi = cfg_->find_capability(0x05);
-  ASSERT_NE(msi, 0U);
-  ASSERT_TRUE(cfg_->read16(msi + 2) & 0x80U) << "64-bit MSI expected";
-  cfg_->write32(msi + 4, static_cast<std::uint32_t>(kMsiMailbox));
-  cfg_->write32(msi + 8, 0);
-  cfg_->write16(msi + 12, 0x4242);
-  cfg_->write16(msi + 2, static_cast<std::uint16_t>(cfg_->read16(msi + 2) | 1U));
+  enable_msi();
   qt_->irq_intercept_in("ioapic");
   (void)qt_->take_raised();
   clear_mailbox();
@@ -273,18 +196,8 @@ TEST_F(LabdmaMsi, MsixVectorZeroCarriesTestAndErrorSources) {
   const unsigned msix = cfg_->find_capability(0x11);
   ASSERT_NE(msix, 0U);
   EXPECT_EQ((cfg_->read16(msix + 2) & 0x7ffU) + 1, 5U) << "channels + 1 vectors";
-  const std::uint32_t table = cfg_->read32(msix + 4);
-  ASSERT_EQ(table & 7U, 2U) << "table in BAR2";
-  const std::uint64_t base = kBar2 + (table & ~7U);
-  for (unsigned v = 0; v < 5; ++v) {
-    qt_->writel(base + std::uint64_t{16} * v,
-                static_cast<std::uint32_t>(kMsiMailbox + std::uint64_t{4} * v));
-    qt_->writel(base + std::uint64_t{16} * v + 4, 0);
-    qt_->writel(base + std::uint64_t{16} * v + 8, 0xab00 + v);
-    qt_->writel(base + std::uint64_t{16} * v + 12, 0);  // unmasked
-  }
-  cfg_->write16(msix + 2, 0x8000);  // enable, function not masked
-  clear_mailbox(5);
+  enable_msix(5);
+  const std::uint64_t base = kBar2 + (cfg_->read32(msix + 4) & ~7U);
 
   wr(INT_MASK_CLEAR, kTest0);
   wr(INT_TEST, kTest0);

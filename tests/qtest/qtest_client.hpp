@@ -7,18 +7,29 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
+
 #include "edu/driver.hpp"
 
 namespace labtest {
 
+// A QMP command QEMU refused: what() is QEMU's own "desc".
+class QmpError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Qtest {
  public:
-  // Starts @qemu with the qtest accelerator and @args (machine, devices).
+  // Starts @qemu with the qtest accelerator, a QMP monitor and @args
+  // (machine, devices).
   // Throws std::system_error / std::runtime_error when QEMU does not come up.
   Qtest(const std::filesystem::path& qemu, const std::vector<std::string>& args);
   ~Qtest();
@@ -38,6 +49,11 @@ class Qtest {
   void writeb(std::uint64_t addr, std::uint8_t v);
   std::uint8_t readb(std::uint64_t addr);
   void writeq(std::uint64_t addr, std::uint64_t v);
+  std::uint64_t readq(std::uint64_t addr);
+  // Guest memory in bulk.
+  void memwrite(std::uint64_t addr, std::span<const std::uint8_t> data);
+  std::vector<std::uint8_t> memread(std::uint64_t addr, std::size_t len);
+  void memset(std::uint64_t addr, std::size_t len, std::uint8_t value);
   // Advances the virtual clock by @ns (0: to the next timer deadline).
   void clock_step(std::int64_t ns = 0);
   // Intercepts the interrupt lines going into @qom_path (e.g. "ioapic").
@@ -47,18 +63,31 @@ class Qtest {
   // Every line raised at least once since the last call (then forgotten).
   std::vector<unsigned> take_raised();
 
+  // Runs QMP command @cmd; returns its "return" value, throws QmpError.
+  nlohmann::json qmp(const std::string& cmd, const nlohmann::json& args = nullptr);
+  // qom-set on @path's @property.
+  void qom_set(const std::string& path, const std::string& property, const nlohmann::json& value);
+  nlohmann::json qom_get(const std::string& path, const std::string& property);
+
   // QEMU's stderr so far (its error messages).
   [[nodiscard]] std::string qemu_stderr() const;
 
  private:
   std::string command(const std::string& line);
-  std::string read_line();
   void note_async(const std::string& line);
 
+  // A line-oriented socket to QEMU (the qtest protocol, QMP).
+  struct Channel {
+    edu::drv::UniqueFd fd;
+    std::string buf;
+  };
+  std::string read_line(Channel& ch) const;
+  static void send(Channel& ch, const std::string& line);
+
   pid_t pid_ = -1;
-  edu::drv::UniqueFd sock_;
+  Channel qtest_;
+  Channel qmp_;
   std::filesystem::path dir_;
-  std::string buf_;
   std::vector<bool> levels_;
   std::vector<unsigned> raised_;
 };
