@@ -34,7 +34,9 @@ help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 all: ; @scripts/deps.sh x86_64 aarch64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
-run: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock && scripts/run_qemu.sh --no-build $(RUN_ARGS)
+# make run: the whole lab -- edu devices and the lab's own labdma (full and
+# lite) in the lab's QEMU.
+run: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _qemu && $(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock && scripts/run_qemu.sh --no-build --labdma 1 --labdma-lite 1 $(RUN_ARGS)
 test: ; @scripts/deps.sh x86_64 aarch64 lint && $(SUBMAKE) _test
 test-debug: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _test-debug
 test-matrix: ; @scripts/deps.sh x86_64 && $(SUBMAKE) _test-matrix

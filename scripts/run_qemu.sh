@@ -25,6 +25,8 @@ case " ${args[*]} " in *" -h "* | *" --help "*) build=0 ;; esac
 runner=$root/build/host/lab/edulab-run
 if ((build)); then
 	make -s -C "$root" stage ARCH="$arch" KERNEL="$kernel" >&2 || exit 125
+	# labdma lives in the lab's own QEMU (cached: instant when built)
+	case " ${args[*]} $* " in *" --labdma"*) make -s -C "$root" _qemu >&2 || exit 125 ;; esac
 fi
 if [[ ! -x $runner ]]; then
 	"$root/scripts/deps.sh" x86_64 >&2 || exit 125

@@ -12,6 +12,7 @@
 #include "exit_codes.hpp"
 #include "initramfs.hpp"
 #include "options.hpp"
+#include "qemu_command.hpp"
 #include "report.hpp"
 #include "session.hpp"
 #include "termination.hpp"
@@ -104,6 +105,14 @@ int run(RunOptions o, TerminationSignals& signals) {
 
   Scenario scenario;
   scenario.options = o;
+  if (needs_lab_qemu(o)) {
+    scenario.qemu = lab_qemu_binary(project_root().string(), o.arch);
+    if (::access(scenario.qemu.c_str(), X_OK) != 0) {
+      throw std::runtime_error("labdma devices need the lab's QEMU, and " + scenario.qemu +
+                               " is missing: build it with `make _qemu` (or let "
+                               "scripts/run_qemu.sh build it)");
+    }
+  }
   scenario.kernel_image = stage.kernel.string();
   scenario.initramfs = initrd.string();
   scenario.interactive = interactive;

@@ -91,6 +91,7 @@ Examples:
   run_qemu.sh -- uname -a
   run_qemu.sh --edu 4 --append edu.force_intx=1 -- cat /proc/interrupts
   run_qemu.sh --arch aarch64 -- uname -m
+  run_qemu.sh --labdma 1 --labdma-lite 1 -- labdma-smoke
   run_qemu.sh --kernel debug --mem 2G -- edu-abi-tests
   run_qemu.sh --qmp /tmp/lab.qmp --add-binary /usr/bin/strace -- sh)";
 
@@ -126,6 +127,19 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
       ->default_str("2");
   app.add_option("--edu-prop", o.edu_props,
                  "extra QEMU property for every edu device, e.g. dma_mask=0xfffffff (repeatable)");
+  app.add_option("--labdma", o.labdma_count,
+                 "number of labdma devices (the lab's DMA engine, docs/labdma/datasheet.md), "
+                 "each behind a PCIe root port with QEMU id labdmaN; runs the lab's QEMU "
+                 "(make _qemu builds it)")
+      ->check(CLI::Range(0U, 8U))
+      ->default_str("0");
+  app.add_option("--labdma-lite", o.labdma_lite_count,
+                 "number of labdma-lite devices (1 channel, MSI only), QEMU ids labdmaliteN")
+      ->check(CLI::Range(0U, 8U))
+      ->default_str("0");
+  app.add_option("--labdma-prop", o.labdma_props,
+                 "extra QEMU property for every labdma and labdma-lite device, e.g. "
+                 "desc-latency-ns=1000 (repeatable)");
   app.add_option("--mem", o.memory,
                  "guest memory, QEMU -m syntax (default 256M; 512M on "
                  "aarch64 and for the debug kernel)")
@@ -212,6 +226,12 @@ std::variant<RunOptions, ExitRequest> parse_options(const std::vector<std::strin
     if ((o.kernel != KernelFlavour::stock) && o.arch != Arch::x86_64) {
       throw CLI::ValidationError("--kernel " + to_string(o.kernel) +
                                  " is x86_64 only (aarch64 boots Debian's stock kernel)");
+    }
+    if (o.edu_count + o.labdma_count + o.labdma_lite_count > 30) {
+      // each device has its own root port, and a root bus has 32 slots
+      throw CLI::ValidationError(
+          "--edu, --labdma and --labdma-lite add up to more than 30 "
+          "devices (each takes a root-bus slot)");
     }
     if (o.iommu && o.arch != Arch::x86_64) {
       throw CLI::ValidationError("--iommu is only available for --arch x86_64");

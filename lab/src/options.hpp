@@ -37,11 +37,14 @@ struct RunOptions {
   Arch arch = Arch::x86_64;
   KernelFlavour kernel = KernelFlavour::stock;
   unsigned edu_count = 2;
-  std::string memory;  // QEMU -m syntax; empty: the architecture's default
+  unsigned labdma_count = 0;       // QEMU's "labdma" (docs/labdma/datasheet.md)
+  unsigned labdma_lite_count = 0;  // its "labdma-lite" sibling
+  std::string memory;              // QEMU -m syntax; empty: the architecture's default
   unsigned smp = 1;
   std::vector<std::string> qemu_args;
-  std::vector<std::string> edu_props;  // extra properties for every edu device
-  std::vector<std::string> append;     // extra guest kernel command line
+  std::vector<std::string> edu_props;     // extra properties for every edu device
+  std::vector<std::string> labdma_props;  // extra properties for every labdma device
+  std::vector<std::string> append;        // extra guest kernel command line
   std::vector<AddedPath> added;
   std::vector<std::string> added_binaries;
   std::string qmp_socket;

@@ -10,6 +10,14 @@ std::string qemu_binary(Arch arch) {
   return arch == Arch::x86_64 ? "qemu-system-x86_64" : "qemu-system-aarch64";
 }
 
+bool needs_lab_qemu(const RunOptions& o) {
+  return o.labdma_count + o.labdma_lite_count > 0;
+}
+
+std::string lab_qemu_binary(const std::string& root, Arch arch) {
+  return root + "/build/qemu/bin/" + qemu_binary(arch);
+}
+
 std::string default_memory(Arch arch, KernelFlavour kernel) {
   // KASAN keeps an eighth of RAM as shadow and the debug allocators are
   // hungry: 256M is not enough for the debug kernel plus the test programs.
@@ -115,13 +123,16 @@ std::string kernel_command_line(const Scenario& s) {
 
 std::vector<std::string> qemu_command(const Scenario& s) {
   const RunOptions& o = s.options;
-  std::vector<std::string> cmd{qemu_binary(o.arch)};
+  std::vector<std::string> cmd{s.qemu.empty() ? qemu_binary(o.arch) : s.qemu};
   if (o.arch == Arch::x86_64) {
     cmd.insert(cmd.end(), {"-M", "q35"});
     // The IOMMU must exist before the PCI devices it translates for.
     if (o.iommu) cmd.insert(cmd.end(), {"-device", "intel-iommu,intremap=off"});
   } else {
-    cmd.insert(cmd.end(), {"-M", "virt", "-cpu", "cortex-a57"});
+    // labdma's MSI-X vectors want an ITS (GICv3); edu scenarios keep the
+    // GICv2m machine they were proven on.
+    cmd.insert(cmd.end(),
+               {"-M", needs_lab_qemu(o) ? "virt,gic-version=3" : "virt", "-cpu", "cortex-a57"});
   }
   if (!s.accel.empty()) cmd.insert(cmd.end(), {"-accel", s.accel});
   cmd.insert(cmd.end(),
@@ -175,6 +186,23 @@ std::vector<std::string> qemu_command(const Scenario& s) {
       dev += "," + p;
     cmd.insert(cmd.end(), {"-device", dev});
   }
+
+  // labdma devices likewise, on the root ports after edu's.
+  unsigned port_no = o.edu_count;
+  auto add_labdma = [&](const char* type, const char* id_base, unsigned count) {
+    for (unsigned i = 0; i < count; ++i, ++port_no) {
+      const std::string port = "labrp" + std::to_string(port_no);
+      cmd.insert(cmd.end(), {"-device", "pcie-root-port,id=" + port +
+                                            ",chassis=" + std::to_string(port_no + 1) +
+                                            ",slot=" + std::to_string(port_no + 1)});
+      std::string dev = std::string(type) + ",id=" + id_base + std::to_string(i) + ",bus=" + port;
+      for (const auto& p : o.labdma_props)
+        dev += "," + p;
+      cmd.insert(cmd.end(), {"-device", dev});
+    }
+  };
+  add_labdma("labdma", "labdma", o.labdma_count);
+  add_labdma("labdma-lite", "labdmalite", o.labdma_lite_count);
 
   if (!o.qmp_socket.empty()) {
     cmd.insert(cmd.end(), {"-qmp", "unix:" + o.qmp_socket + ",server=on,wait=off"});

@@ -32,6 +32,7 @@ inline constexpr const char* kPortQmp = "lab.qmp";
 
 struct Scenario {
   RunOptions options;
+  std::string qemu;  // the QEMU binary; empty: qemu_binary() from PATH
   std::string kernel_image;
   std::string initramfs;
   bool interactive = false;
@@ -40,6 +41,10 @@ struct Scenario {
 };
 
 std::string qemu_binary(Arch arch);
+// Scenarios with a labdma device need the lab's own QEMU (bsp/qemu), which
+// the top-level Makefile builds into <root>/build/qemu.
+bool needs_lab_qemu(const RunOptions& o);
+std::string lab_qemu_binary(const std::string& root, Arch arch);
 std::string default_memory(Arch arch, KernelFlavour kernel);
 std::string guest_console(Arch arch);
 

@@ -75,6 +75,21 @@ TEST(Options, NumbersAreRangeChecked) {
   EXPECT_EQ(parse_err({"--mem", "lots"}).status, kExitRunnerError);
 }
 
+TEST(Options, LabdmaDevicesAreCountedAndBounded) {
+  const auto d = parse_ok({});
+  EXPECT_EQ(d.labdma_count, 0U) << "edu scenarios do not need the lab's QEMU";
+  EXPECT_EQ(d.labdma_lite_count, 0U);
+  const auto o = parse_ok({"--labdma", "2", "--labdma-lite", "1", "--labdma-prop",
+                           "desc-latency-ns=1000", "--labdma-prop", "dma-mask=0xffffffff"});
+  EXPECT_EQ(o.labdma_count, 2U);
+  EXPECT_EQ(o.labdma_lite_count, 1U);
+  EXPECT_EQ(o.labdma_props,
+            (std::vector<std::string>{"desc-latency-ns=1000", "dma-mask=0xffffffff"}));
+  EXPECT_EQ(parse_err({"--labdma", "9"}).status, kExitRunnerError);
+  const auto e = parse_err({"--edu", "25", "--labdma", "4", "--labdma-lite", "2"});
+  EXPECT_NE(e.output.find("more than 30 devices"), std::string::npos) << e.output;
+}
+
 TEST(Options, UsageErrorsSayWhatIsWrong) {
   const auto e = parse_err({"--no-such-option"});
   EXPECT_TRUE(e.to_stderr);

@@ -50,6 +50,33 @@ TEST(QemuCommand, Arm64EduReachesRamAndDriverMatches) {
   EXPECT_NE(cl.find("edu.dma_bits=40"), std::string::npos);
 }
 
+TEST(QemuCommand, LabdmaDevicesUseTheLabsQemuAndTheirOwnRootPorts) {
+  EXPECT_FALSE(needs_lab_qemu(scenario(Arch::x86_64, 2).options));
+  auto s = scenario(Arch::x86_64, 2);
+  s.options.labdma_count = 1;
+  s.options.labdma_lite_count = 2;
+  s.options.labdma_props = {"desc-latency-ns=500"};
+  ASSERT_TRUE(needs_lab_qemu(s.options));
+  s.qemu = lab_qemu_binary("/src", Arch::x86_64);
+  EXPECT_EQ(s.qemu, "/src/build/qemu/bin/qemu-system-x86_64");
+  const auto cmd = qemu_command(s);
+  EXPECT_EQ(cmd.front(), "/src/build/qemu/bin/qemu-system-x86_64");
+  // edu keeps labrp0/1; labdma devices follow on labrp2..4.
+  EXPECT_TRUE(has(cmd, "edu,id=edu1,bus=labrp1"));
+  EXPECT_TRUE(has(cmd, "pcie-root-port,id=labrp2,chassis=3,slot=3"));
+  EXPECT_TRUE(has(cmd, "labdma,id=labdma0,bus=labrp2,desc-latency-ns=500"));
+  EXPECT_TRUE(has(cmd, "labdma-lite,id=labdmalite0,bus=labrp3,desc-latency-ns=500"));
+  EXPECT_TRUE(has(cmd, "labdma-lite,id=labdmalite1,bus=labrp4,desc-latency-ns=500"));
+  EXPECT_TRUE(has(cmd, "q35"));
+
+  // arm64: GICv3 (an ITS for MSI-X) only where labdma is; edu keeps GICv2m.
+  auto a = scenario(Arch::aarch64, 1);
+  EXPECT_TRUE(has(qemu_command(a), "virt"));
+  a.options.labdma_count = 1;
+  EXPECT_TRUE(has(qemu_command(a), "virt,gic-version=3"));
+  EXPECT_TRUE(has(qemu_command(a), "labdma,id=labdma0,bus=labrp1"));
+}
+
 TEST(QemuCommand, ResultChannelIsSeparateFromTheConsole) {
   const auto cmd = qemu_command(scenario(Arch::x86_64, 0));
   EXPECT_TRUE(has(cmd, "socket,id=con,path=/w/con"));
