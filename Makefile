@@ -209,9 +209,14 @@ _test-matrix:
 		--output-on-failure -j2 --output-junit $(BUILD)/test-results/ctest-test-matrix.xml
 
 _bench:
+	@$(SUBMAKE) _qemu
 	@$(SUBMAKE) _host
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=stock
 	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)/guest
+	@# labdma's device model on its own (qtest, no guest): its raw copy rate
+	@# against the host's memcpy, per-descriptor cost, CRC32C.
+	@$(HOST_BUILD)/tests/qtest/labdma-model-bench --qemu $(BUILD)/qemu/bin/qemu-system-x86_64 \
+		--json $(BENCH_OUT)/labdma-model.json
 	@note="host: $$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg) before the run, \
 	$$(pgrep -c qemu-system || true) other QEMU process(es) running (TCG: host load shows in the tails)"; \
 	s=0; $(ROOT)/scripts/run_qemu.sh --no-build --edu 5 --smp 2 --append tsc=reliable --timeout 900 \

@@ -35,6 +35,7 @@
 #include "hw/pci/pcie_aer.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "exec/memory.h"
 #include "qom/object.h"
 #include "trace.h"
 
@@ -138,7 +139,9 @@
 #define LABDMA_RUN_DESCS        32
 #define LABDMA_RUN_BYTES        (4 * MiB)
 /* staging buffer for one piece of a transfer */
-#define LABDMA_CHUNK            (64 * KiB)
+#define LABDMA_CHUNK            (256 * KiB)
+/* below this, copying through the staging buffer beats mapping in place */
+#define LABDMA_MAP_MIN          (4 * KiB)
 
 /* operation codes (datasheet 6.2) */
 enum {
@@ -553,20 +556,94 @@ static uint8_t labdma_check(LabDmaState *s, const LabDmaDesc *d)
     return LABDMA_ERR_NONE;
 }
 
-static void labdma_multiply(uint8_t *buf, uint32_t len, unsigned shift)
+static void labdma_multiply(uint8_t *dst, const uint8_t *src, uint32_t len,
+                            unsigned shift)
 {
     uint32_t i;
 
     for (i = 0; i < len; i += 4) {
-        stl_le_p(buf + i, ldl_le_p(buf + i) << shift);
+        stl_le_p(dst + i, ldl_le_p(src + i) << shift);
     }
 }
 
 /*
- * Run an operation.  Source and destination move in LABDMA_CHUNK pieces,
- * each read whole before it is written, walking backwards when the
- * destination overlaps the source from above: COPY, MUL2 and MUL4 have
- * memmove semantics.
+ * Map [addr, addr + len) for direct access when all of it is RAM the
+ * device may access that way; NULL otherwise (MMIO, ROM for a write, a
+ * hole, or too short to be worth it), and the caller goes through
+ * pci_dma_read/write, which report errors.  dma_memory_map alone cannot
+ * tell: for anything but RAM it hands out a bounce buffer and drops the
+ * access's result.
+ */
+static void *labdma_map(LabDmaState *s, dma_addr_t addr, dma_addr_t len,
+                        DMADirection dir)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    bool is_write = dir == DMA_DIRECTION_FROM_DEVICE;
+    hwaddr xlat, plen = len;
+    MemoryRegion *mr;
+    dma_addr_t mapped = len;
+    void *p;
+
+    if (len < LABDMA_MAP_MIN) {
+        return NULL;
+    }
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(pci_get_address_space(pdev), addr, &xlat,
+                                 &plen, is_write, MEMTXATTRS_UNSPECIFIED);
+    if (plen < len || !memory_access_is_direct(mr, is_write)) {
+        return NULL;
+    }
+    p = pci_dma_map(pdev, addr, &mapped, dir);
+    if (p && mapped < len) {
+        pci_dma_unmap(pdev, p, mapped, dir, 0);
+        return NULL;
+    }
+    return p;
+}
+
+/*
+ * One piece of an operation: source bytes at @src (mapped guest memory or
+ * the staging buffer), result to @dst (mapped, or the staging buffer for a
+ * pci_dma_write after).
+ */
+static void labdma_compute(const LabDmaDesc *d, uint8_t *dst,
+                           const uint8_t *src, uint32_t n, uint32_t *crc)
+{
+    uint32_t i;
+
+    switch (d->op) {
+    case LABDMA_OP_COPY:
+        if (dst != src) {
+            memmove(dst, src, n);
+        }
+        break;
+    case LABDMA_OP_FILL:
+        for (i = 0; i < n; i += 4) {
+            uint8_t pattern[4];
+
+            stl_le_p(pattern, (uint32_t)d->src);
+            memcpy(dst + i, pattern, MIN(4, n - i));
+        }
+        break;
+    case LABDMA_OP_MUL2:
+        labdma_multiply(dst, src, n, 1);
+        break;
+    case LABDMA_OP_MUL4:
+        labdma_multiply(dst, src, n, 2);
+        break;
+    case LABDMA_OP_CRC32C:
+        *crc = crc32c(*crc, src, n) ^ 0xffffffff;
+        break;
+    }
+}
+
+/*
+ * Run an operation in pieces of at most LABDMA_CHUNK bytes.  RAM is
+ * accessed in place; anything else through the staging buffer, each piece
+ * read whole before it is written.  Pieces walk backwards when the
+ * destination overlaps the source from above, so COPY, MUL2 and MUL4 have
+ * memmove semantics (MUL2/MUL4 on overlapping ranges always stage, since
+ * they transform element by element).
  */
 static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
                               uint32_t *result, uint64_t *err_addr)
@@ -575,8 +652,10 @@ static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
     PCIDevice *pdev = PCI_DEVICE(s);
     bool reads = labdma_op_reads(d->op);
     bool writes = labdma_op_writes(d->op);
-    bool backwards = reads && writes && d->dst > d->src &&
-                     d->dst < d->src + d->len;
+    bool overlap = reads && writes && d->dst < d->src + d->len &&
+                   d->src < d->dst + d->len;
+    bool backwards = overlap && d->dst > d->src;
+    bool stage_src = overlap && d->op != LABDMA_OP_COPY;
     uint32_t crc = 0xffffffff;
     uint32_t done;
 
@@ -592,37 +671,46 @@ static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
         *err_addr = d->dst;
         return LABDMA_ERR_DST_WRITE;
     }
-    if (d->op == LABDMA_OP_FILL) {
-        uint32_t i;
-
-        for (i = 0; i < MIN(d->len, LABDMA_CHUNK); i += 4) {
-            stl_le_p(s->buf + i, (uint32_t)d->src);
-        }
-    }
 
     for (done = 0; done < d->len;) {
         uint32_t n = MIN(d->len - done, LABDMA_CHUNK);
         uint32_t off = backwards ? d->len - done - n : done;
+        uint8_t *src = NULL, *dst = NULL;
+        const uint8_t *in = s->buf;
+        uint8_t *out = s->buf;
+        uint8_t error = LABDMA_ERR_NONE;
 
-        if (reads && pci_dma_read(pdev, d->src + off, s->buf, n) != MEMTX_OK) {
-            *err_addr = d->src + off;
-            return LABDMA_ERR_SRC_READ;
+        if (reads) {
+            src = stage_src ? NULL
+                            : labdma_map(s, d->src + off, n,
+                                         DMA_DIRECTION_TO_DEVICE);
+            if (src) {
+                in = src;
+            } else if (pci_dma_read(pdev, d->src + off, s->buf, n) !=
+                       MEMTX_OK) {
+                *err_addr = d->src + off;
+                return LABDMA_ERR_SRC_READ;
+            }
         }
-        switch (d->op) {
-        case LABDMA_OP_MUL2:
-            labdma_multiply(s->buf, n, 1);
-            break;
-        case LABDMA_OP_MUL4:
-            labdma_multiply(s->buf, n, 2);
-            break;
-        case LABDMA_OP_CRC32C:
-            crc = crc32c(crc, s->buf, n) ^ 0xffffffff;
-            break;
+        if (writes) {
+            dst = labdma_map(s, d->dst + off, n, DMA_DIRECTION_FROM_DEVICE);
+            if (dst) {
+                out = dst;
+            }
         }
-        if (writes && pci_dma_write(pdev, d->dst + off, s->buf, n) !=
-            MEMTX_OK) {
+        labdma_compute(d, out, in, n, &crc);
+        if (src) {
+            pci_dma_unmap(pdev, src, n, DMA_DIRECTION_TO_DEVICE, n);
+        }
+        if (dst) {
+            pci_dma_unmap(pdev, dst, n, DMA_DIRECTION_FROM_DEVICE, n);
+        } else if (writes &&
+                   pci_dma_write(pdev, d->dst + off, s->buf, n) != MEMTX_OK) {
             *err_addr = d->dst + off;
-            return LABDMA_ERR_DST_WRITE;
+            error = LABDMA_ERR_DST_WRITE;
+        }
+        if (error) {
+            return error;
         }
         done += n;
     }

@@ -274,6 +274,14 @@ TEST_F(LabdmaError, MemoryThatIsNotRamOrIsTheDeviceItself) {
   cwr(0, CH_CTRL, kRun);
   submit(0, {{0x30000000, kDst, 64, kCopy, 0}});
   expect_halt(0, kSrcRead, 0x30000000);
+  // A destination running off the end of RAM (64 MiB): the part in RAM is
+  // written, the descriptor fails where the piece does.
+  fill_pattern(kSrc, 8192, 6);
+  constexpr std::uint64_t kRamEnd = 64ULL << 20;
+  cwr(0, CH_CTRL, kRun);
+  submit(0, {{kSrc, kRamEnd - 4096, 8192, kCopy, 0}});
+  expect_halt(0, kDstWrite, kRamEnd - 4096);
+  EXPECT_EQ(qt_->memread(kRamEnd - 4096, 4096), qt_->memread(kSrc, 4096));
   // Bus mastering off: not even the descriptor can be read.
   cfg_->write16(0x04, 0x0002);
   cwr(0, CH_CTRL, kRun);

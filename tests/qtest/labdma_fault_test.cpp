@@ -1,5 +1,6 @@
 // labdma device-model tests: fault injection over QMP (datasheet 9), resets
 // that cancel work in flight (7) and migration of a busy device.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -279,6 +280,105 @@ TEST_F(LabdmaFault, BusyDeviceMigratesAndFinishesItsWork) {
   EXPECT_EQ(dst, src);
   EXPECT_EQ(rd(INT_STATUS), 1U);
   EXPECT_EQ(mailbox(1), 0xab01U) << "MSI-X state migrated";
+}
+
+// Whatever a guest writes -- registers, rings, descriptors, including rings
+// and buffers aimed at the device's own registers and MSI-X table -- QEMU
+// neither aborts nor stops answering, and a soft reset brings the device
+// back. Seeded: a failure names the seed.
+TEST_F(LabdmaFault, RandomRegisterAndDescriptorStormNeverStopsQemu) {
+  start("labdma,desc-latency-ns=100");
+  enable();
+  enable_msix(5);
+  const std::uint32_t seed = 20261127;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::uint64_t x = seed;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  const std::vector<std::uint64_t> targets{kRings,     kSrc,       kDst,      kMsiMailbox,
+                                           kBar0,      kBar2,      0x3fff000, 0xfffff000,
+                                           0x30000000, 0xfee00000, 1ULL << 40};
+  for (unsigned c = 0; c < 4; ++c) {
+    setup(c, 8);
+    cwr(c, CH_CTRL, kRun);
+  }
+  unsigned halts = 0;
+  unsigned progress = 0;  // descriptors seen completing
+  std::array<std::uint32_t, 4> last_descs{};
+  for (int i = 0; i < 3000; ++i) {
+    const std::uint64_t r = next();
+    switch (r % 8) {
+      case 0:
+      case 1: {  // a random descriptor behind a channel's tail
+        const auto c = static_cast<unsigned>((r >> 8) % 4);
+        // mostly RAM, sometimes anything on the list
+        auto pick = [&targets](std::uint64_t v) {
+          return targets[v % 4 != 0 ? 1 + (v >> 2) % 2 : (v >> 2) % targets.size()];
+        };
+        const Desc d{
+            pick(r >> 12) + ((r >> 20) & 0xff0), pick(r >> 28) + ((r >> 36) & 0xff0),
+            static_cast<std::uint32_t>((r >> 44) % 3 == 0 ? (r >> 24) : (r >> 24) & 0x3fff),
+            static_cast<std::uint16_t>((r >> 40) % 8), static_cast<std::uint16_t>((r >> 52) & 3)};
+        submit(c, {d});
+        break;
+      }
+      case 2: {  // a channel register
+        const auto c = static_cast<unsigned>((r >> 8) % 5);
+        const std::uint32_t reg = static_cast<std::uint32_t>((r >> 16) % 0x48) & ~3U;
+        auto v = static_cast<std::uint32_t>(r >> 32);
+        if (reg == RING_LO || reg == WB_LO)
+          v = static_cast<std::uint32_t>(targets[v % targets.size()]);
+        cwr(c, reg, v);
+        break;
+      }
+      case 3:  // a global register
+        wr(static_cast<std::uint32_t>((r >> 8) % 0x40) & ~3U, static_cast<std::uint32_t>(r >> 32));
+        break;
+      case 4:
+        qt_->clock_step(static_cast<std::int64_t>((r >> 8) % 20000));
+        break;
+      case 5: {  // restart a halted channel the way a driver would
+        const auto c = static_cast<unsigned>((r >> 8) % 4);
+        if ((crd(c, CH_STATUS) & 3U) == kHalted || crd(c, RING_SIZE) != 8) {
+          cwr(c, CH_CTRL, kChReset);
+          setup(c, 8);  // after a soft reset the ring is gone too
+        }
+        cwr(c, CH_CTRL, kRun | kIrqEn | static_cast<std::uint32_t>(r & 0xffff0000U));
+        break;
+      }
+      case 6:
+        (void)rd(INT_STATUS);
+        wr(INT_STATUS, static_cast<std::uint32_t>(r >> 8));
+        wr(CTRL, 1);
+        break;
+      default: {
+        const auto c = static_cast<unsigned>((r >> 16) % 4);
+        const std::uint32_t st = crd(c, CH_STATUS);
+        halts += (st & 3U) == kHalted ? 1 : 0;
+
+        const std::uint32_t descs = crd(c, DESCS_LO);
+        progress += descs > last_descs.at(c) ? descs - last_descs.at(c) : 0;
+        last_descs.at(c) = descs;
+        if ((r >> 8) % 50 == 0) wr(CTRL, 2);  // soft reset now and then
+        break;
+      }
+    }
+  }
+  // The storm did reach the engine: channels both completed and failed.
+  EXPECT_GT(halts, 10U);
+  EXPECT_GT(progress, 10U);
+  // Still answering, and a soft reset gives a working device.
+  EXPECT_EQ(rd(ID), 0x4c444d41U);
+  wr(CTRL, 2);
+  enable();
+  setup(0);
+  fill_pattern(kSrc, 256, 1);
+  EXPECT_EQ(run(0, {{kSrc, kDst, 256, kCopy, 0}}), kIdle);
+  EXPECT_EQ(qt_->memread(kDst, 256), qt_->memread(kSrc, 256));
 }
 
 }  // namespace
