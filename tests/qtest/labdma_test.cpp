@@ -234,5 +234,29 @@ TEST_F(Labdma, FunctionLevelResetRestoresResetValues) {
   EXPECT_EQ(rd(INT_MASK), 0xffffffffU);
 }
 
+// AER (datasheet 1): an error injected the way a driver's error handlers
+// are tested (QEMU's pcie_aer_inject_error) is recorded in the device's
+// extended capability, reached through ECAM.
+TEST_F(Labdma, AerCapabilityRecordsAnInjectedError) {
+  start("labdma");
+  // q35's MCH (0:0.0) PCIEXBAR: ECAM at 0xb0000000, 256 MiB, enabled, as
+  // firmware would set it.
+  PciConfig mch(*qt_, 0, 0, 0);
+  mch.write32(0x64, 0);
+  mch.write32(0x60, 0xb0000001);
+  const std::uint64_t ecam = 0xb0000000ULL + (std::uint64_t{kSlot} << 15);
+  EXPECT_EQ(qt_->readl(ecam) & 0xffffU, 0x1af4U) << "ECAM reaches the device";
+  EXPECT_EQ(qt_->readl(ecam + 0x100) & 0xffffU, 0x0001U) << "AER capability at 0x100";
+  EXPECT_EQ(qt_->readl(ecam + 0x104), 0U) << "no uncorrectable error yet";
+  const auto out =
+      qt_->qmp("human-monitor-command", {{"command-line", "pcie_aer_inject_error ld POISON_TLP"}});
+  EXPECT_THAT(out.get<std::string>(), HasSubstr("OK id: ld"));
+  EXPECT_NE(qt_->readl(ecam + 0x104) & (1U << 12), 0U) << "uncorrectable status: poisoned TLP";
+  const auto cor =
+      qt_->qmp("human-monitor-command", {{"command-line", "pcie_aer_inject_error -c ld BAD_TLP"}});
+  EXPECT_THAT(cor.get<std::string>(), HasSubstr("OK id: ld"));
+  EXPECT_NE(qt_->readl(ecam + 0x110) & (1U << 6), 0U) << "correctable status: bad TLP";
+}
+
 }  // namespace
 }  // namespace labtest
