@@ -21,6 +21,7 @@
 #include "qemu/bswap.h"
 #include "qemu/crc32c.h"
 #include "qemu/cutils.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
@@ -243,19 +244,25 @@ typedef struct LabDmaChannel {
     uint64_t wb_addr;
     uint64_t bytes;
     uint64_t descs;
-    uint32_t latch_hi;          /* BYTES_HI/DESCS_HI as latched by _LO */
+    uint32_t bytes_hi;          /* BYTES_HI as latched by BYTES_LO */
+    uint32_t descs_hi;          /* DESCS_HI as latched by DESCS_LO */
     uint32_t vector;
 
     /* the descriptor fetched and waiting for its completion time */
     bool cur_valid;
+    bool cur_delayed;           /* its time includes an injected delay */
     int64_t cur_due;
+    int64_t link_start;         /* its booking of the shared link, if any */
+    int64_t link_end;
     LabDmaDesc cur;
     uint32_t coal_pending;      /* completions not yet signalled */
+    bool coal_expired;          /* the coalescing timeout went off */
 
     /* fault injection (datasheet 9) */
     int32_t fail_after;         /* -1: off; n: the n-th next descriptor */
     uint8_t fail_code;
     bool hang;
+    bool hang_seen;             /* the hang has held work back */
     uint32_t drop_irqs;
     bool corrupt;
     uint64_t delay_ns;
@@ -376,11 +383,27 @@ static bool labdma_ch_active(LabDmaChannel *ch)
     return (ch->ctrl & CH_CTRL_RUN) && ch->state != LABDMA_CH_HALTED;
 }
 
+/*
+ * Forget the fetched descriptor: it is fetched again when the channel runs
+ * again, and gives back its booking of the shared link if nothing was
+ * booked after it.
+ */
+static void labdma_ch_discard(LabDmaChannel *ch)
+{
+    LabDmaState *s = ch->dev;
+
+    if (ch->cur_valid && ch->link_end && s->link_free_at == ch->link_end) {
+        s->link_free_at = ch->link_start;
+    }
+    ch->cur_valid = false;
+    ch->link_start = ch->link_end = 0;
+    timer_del(ch->pace_timer);
+}
+
 /* Forget the fetched descriptor and every timer: nothing runs after this. */
 static void labdma_ch_stop(LabDmaChannel *ch)
 {
-    ch->cur_valid = false;
-    timer_del(ch->pace_timer);
+    labdma_ch_discard(ch);
     qemu_bh_cancel(ch->bh);
 }
 
@@ -389,6 +412,7 @@ static void labdma_ch_clear_faults(LabDmaChannel *ch)
     ch->fail_after = -1;
     ch->fail_code = 0;
     ch->hang = false;
+    ch->hang_seen = false;
     ch->drop_irqs = 0;
     ch->corrupt = false;
     ch->delay_ns = 0;
@@ -399,6 +423,7 @@ static void labdma_ch_signal(LabDmaChannel *ch)
 {
     LabDmaState *s = ch->dev;
 
+    ch->coal_expired = false;
     if (!ch->coal_pending) {
         return;
     }
@@ -414,9 +439,13 @@ static void labdma_ch_signal(LabDmaChannel *ch)
     labdma_raise(s, 1u << ch->index);
 }
 
+/* Like DMA, interrupt messages go out from the guarded bottom half only. */
 static void labdma_ch_coal_timeout(void *opaque)
 {
-    labdma_ch_signal(opaque);
+    LabDmaChannel *ch = opaque;
+
+    ch->coal_expired = true;
+    qemu_bh_schedule(ch->bh);
 }
 
 /* A completion that asked for an interrupt, subject to coalescing (5.3). */
@@ -447,13 +476,12 @@ static void labdma_ch_halt(LabDmaChannel *ch, uint8_t error, uint64_t addr)
     ch->err_index = ch->head;
     ch->err_addr = addr;
     trace_labdma_ch_halt(ch->index, error, ch->head, addr);
-    if (error == LABDMA_ERR_ABORTED) {
-        /* software asked for it and sees HALTED when its write returns */
-        return;
-    }
     ch->coal_pending += (ch->ctrl & CH_CTRL_IRQ_EN) ? 1 : 0;
     labdma_ch_signal(ch);
-    labdma_raise(s, INT_ERROR);
+    if (error != LABDMA_ERR_ABORTED) {
+        /* an abort is software's own doing: no error interrupt */
+        labdma_raise(s, INT_ERROR);
+    }
 }
 
 /* Channel RESET (datasheet 7): ring configuration and vector are kept. */
@@ -471,8 +499,10 @@ static void labdma_ch_reset(LabDmaChannel *ch)
     ch->err_addr = 0;
     ch->bytes = 0;
     ch->descs = 0;
-    ch->latch_hi = 0;
+    ch->bytes_hi = 0;
+    ch->descs_hi = 0;
     ch->coal_pending = 0;
+    ch->coal_expired = false;
     labdma_ch_clear_faults(ch);
 }
 
@@ -496,7 +526,7 @@ static bool labdma_ring_config_ok(LabDmaChannel *ch)
 {
     return !ch->config_error && is_power_of_2(ch->ring_size) &&
            ch->ring_size >= 2 && ch->ring_size <= LABDMA_RING_MAX &&
-           ch->tail < ch->ring_size;
+           ch->tail < ch->ring_size && ch->head < ch->ring_size;
 }
 
 static uint64_t labdma_desc_addr(LabDmaChannel *ch)
@@ -642,8 +672,8 @@ static void labdma_compute(const LabDmaDesc *d, uint8_t *dst,
  * accessed in place; anything else through the staging buffer, each piece
  * read whole before it is written.  Pieces walk backwards when the
  * destination overlaps the source from above, so COPY, MUL2 and MUL4 have
- * memmove semantics (MUL2/MUL4 on overlapping ranges always stage, since
- * they transform element by element).
+ * memmove semantics (MUL2/MUL4 always stage their source, since they
+ * transform element by element).
  */
 static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
                               uint32_t *result, uint64_t *err_addr)
@@ -655,7 +685,8 @@ static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
     bool overlap = reads && writes && d->dst < d->src + d->len &&
                    d->src < d->dst + d->len;
     bool backwards = overlap && d->dst > d->src;
-    bool stage_src = overlap && d->op != LABDMA_OP_COPY;
+    /* element-wise ops read a staged copy: IOVAs may alias in host memory */
+    bool stage_src = d->op == LABDMA_OP_MUL2 || d->op == LABDMA_OP_MUL4;
     uint32_t crc = 0xffffffff;
     uint32_t done;
 
@@ -736,42 +767,57 @@ static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
     return LABDMA_ERR_NONE;
 }
 
-/* When a fetched descriptor completes under the timing model (10). */
+/*
+ * When a fetched descriptor completes under the timing model (10).  A
+ * descriptor that fails its checks costs nothing: it reports at once.
+ */
 static int64_t labdma_due(LabDmaChannel *ch, const LabDmaDesc *d, int64_t now)
 {
     LabDmaState *s = ch->dev;
     uint64_t len = d->op == LABDMA_OP_NOP ? 0 : d->len;
-    int64_t due = now + s->desc_latency_ns + ch->delay_ns;
+    int64_t due;
 
-    if (ch->delay_ns) {
-        ch->delay_ns = 0;
-        s->faults_injected++;
-        trace_labdma_fault("delay", ch->index);
+    ch->link_start = ch->link_end = 0;
+    ch->cur_delayed = false;
+    if (labdma_check(s, d)) {
+        return now;
     }
+    due = now + s->desc_latency_ns;
     if (s->channel_bw_mbps) {
-        due += len * 1000 / s->channel_bw_mbps;
+        due += DIV_ROUND_UP(len * 1000, s->channel_bw_mbps);
     }
     if (s->link_bw_mbps && len) {
-        int64_t start = MAX(now, s->link_free_at);
-
-        s->link_free_at = start + len * 1000 / s->link_bw_mbps;
-        due = MAX(due, s->link_free_at);
+        ch->link_start = MAX(now, s->link_free_at);
+        ch->link_end = ch->link_start +
+                       DIV_ROUND_UP(len * 1000, s->link_bw_mbps);
+        s->link_free_at = ch->link_end;
+        due = MAX(due, ch->link_end);
+    }
+    if (ch->delay_ns) {
+        /* counted and disarmed when the descriptor runs (it may not) */
+        ch->cur_delayed = true;
+        due += ch->delay_ns;
     }
     return due;
 }
 
-/* Write a descriptor's status and result, then HEAD to the write-back. */
+/*
+ * Write a descriptor's status and result, then HEAD to the write-back.
+ * On failure, @err_addr is the address that could not be written.
+ */
 static uint8_t labdma_complete(LabDmaChannel *ch, uint8_t error,
-                               uint32_t result)
+                               uint32_t result, uint64_t *err_addr)
 {
     LabDmaState *s = ch->dev;
+    uint64_t status_addr = labdma_desc_addr(ch) + DESC_STATUS_OFFSET;
     uint32_t next;
     uint8_t wb[8];
 
     stl_le_p(wb, DESC_STATUS_DONE | error);
     stl_le_p(wb + 4, result);
-    if (pci_dma_write(PCI_DEVICE(s), labdma_desc_addr(ch) + DESC_STATUS_OFFSET,
-                      wb, sizeof(wb)) != MEMTX_OK) {
+    if (pci_dma_write(PCI_DEVICE(s), status_addr, wb, sizeof(wb)) !=
+        MEMTX_OK) {
+        *err_addr = status_addr;
         return LABDMA_ERR_WB_WRITE;
     }
     if (error) {
@@ -783,6 +829,7 @@ static uint8_t labdma_complete(LabDmaChannel *ch, uint8_t error,
          stl_le_pci_dma(PCI_DEVICE(s), ch->wb_addr, next,
                         MEMTXATTRS_UNSPECIFIED) != MEMTX_OK)) {
         /* HEAD stays on the descriptor whose completion was not reported */
+        *err_addr = ch->wb_addr;
         return LABDMA_ERR_WB_WRITE;
     }
     ch->head = next;
@@ -818,6 +865,11 @@ static bool labdma_ch_step(LabDmaChannel *ch, uint64_t *bytes)
         return false;
     }
     ch->cur_valid = false;
+    if (ch->cur_delayed) {
+        ch->delay_ns = 0;
+        s->faults_injected++;
+        trace_labdma_fault("delay", ch->index);
+    }
 
     err_addr = labdma_desc_addr(ch);
     error = labdma_check(s, &ch->cur);
@@ -834,14 +886,16 @@ static bool labdma_ch_step(LabDmaChannel *ch, uint64_t *bytes)
         error = labdma_execute(ch, &ch->cur, &result, &err_addr);
     }
     if (error) {
+        uint64_t ignored;
+
         /* best effort: the failing descriptor carries its code too */
-        labdma_complete(ch, error, 0);
+        labdma_complete(ch, error, 0, &ignored);
         labdma_ch_halt(ch, error, err_addr);
         return false;
     }
-    error = labdma_complete(ch, LABDMA_ERR_NONE, result);
+    error = labdma_complete(ch, LABDMA_ERR_NONE, result, &err_addr);
     if (error) {
-        labdma_ch_halt(ch, error, ch->wb_addr);
+        labdma_ch_halt(ch, error, err_addr);
         return false;
     }
     if (ch->cur.op != LABDMA_OP_NOP) {
@@ -863,7 +917,18 @@ static void labdma_ch_run(void *opaque)
     uint64_t bytes = 0;
     unsigned n;
 
-    if (!(s->ctrl & CTRL_ENABLE) || !labdma_ch_active(ch) || ch->hang) {
+    if (ch->coal_expired) {
+        labdma_ch_signal(ch);
+    }
+    if (!(s->ctrl & CTRL_ENABLE) || !labdma_ch_active(ch)) {
+        return;
+    }
+    if (ch->hang) {
+        if (!ch->hang_seen && ch->head != ch->tail) {
+            ch->hang_seen = true;
+            s->faults_injected++;
+            trace_labdma_fault("hang", ch->index);
+        }
         return;
     }
     for (n = 0; ch->head != ch->tail; n++) {
@@ -879,6 +944,8 @@ static void labdma_ch_run(void *opaque)
             return;
         }
     }
+    /* TAIL may have been moved back onto HEAD behind a fetched descriptor */
+    labdma_ch_discard(ch);
     ch->state = LABDMA_CH_IDLE;
     labdma_ch_signal(ch);
 }
@@ -909,9 +976,13 @@ static void labdma_ch_kick(LabDmaChannel *ch)
 
 static void labdma_ch_write_ctrl(LabDmaChannel *ch, uint32_t val)
 {
+    LabDmaState *s = ch->dev;
+
     if (val & CH_CTRL_RESET) {
         trace_labdma_reset("channel");
         labdma_ch_reset(ch);
+        s->int_status &= ~(1u << ch->index);
+        labdma_update_irq(s, 0);
         return;
     }
     if (val & CH_CTRL_ABORT) {
@@ -928,6 +999,7 @@ static void labdma_ch_write_ctrl(LabDmaChannel *ch, uint32_t val)
         if (ch->state == LABDMA_CH_BUSY) {
             ch->state = LABDMA_CH_IDLE;
         }
+        labdma_ch_signal(ch);   /* going idle flushes coalescing */
         return;
     }
     labdma_ch_kick(ch);
@@ -975,14 +1047,15 @@ static uint32_t labdma_ch_read(LabDmaChannel *ch, hwaddr reg)
     case CH_WB_HI:
         return ch->wb_addr >> 32;
     case CH_BYTES_LO:
-        ch->latch_hi = ch->bytes >> 32;
+        ch->bytes_hi = ch->bytes >> 32;
         return ch->bytes;
-    case CH_DESCS_LO:
-        ch->latch_hi = ch->descs >> 32;
-        return ch->descs;
     case CH_BYTES_HI:
+        return ch->bytes_hi;
+    case CH_DESCS_LO:
+        ch->descs_hi = ch->descs >> 32;
+        return ch->descs;
     case CH_DESCS_HI:
-        return ch->latch_hi;
+        return ch->descs_hi;
     case CH_VECTOR:
         return labdma_variant(ch->dev)->msix ? ch->vector : 0;
     default:
@@ -1066,6 +1139,12 @@ static void labdma_soft_reset(LabDmaState *s)
     s->timestamp_hi = 0;
     s->link_free_at = 0;
     s->spurious_intx = false;
+    if (msix_present(PCI_DEVICE(s))) {
+        /* messages held back by a masked vector are for the old state */
+        for (c = 0; c < labdma_msix_vectors(s); c++) {
+            msix_clr_pending(PCI_DEVICE(s), c);
+        }
+    }
     labdma_update_irq(s, 0);
 }
 
@@ -1173,10 +1252,11 @@ static void labdma_write_global_ctrl(LabDmaState *s, uint32_t val)
         if (s->ctrl & CTRL_ENABLE) {
             labdma_ch_kick(&s->ch[c]);
         } else {
-            /* paused: BUSY channels keep their work for the next ENABLE */
-            s->ch[c].cur_valid = false;
-            timer_del(s->ch[c].pace_timer);
-            qemu_bh_cancel(s->ch[c].bh);
+            /*
+             * paused: BUSY channels keep their work for the next ENABLE;
+             * the bottom half only signals a coalescing timeout now
+             */
+            labdma_ch_discard(&s->ch[c]);
         }
     }
 }
@@ -1330,8 +1410,7 @@ static void labdma_set_fault_hang(Object *obj, const char *value,
         return;
     }
     ch->hang = true;
-    s->faults_injected++;
-    trace_labdma_fault("hang", ch->index);
+    ch->hang_seen = false;
 }
 
 static void labdma_set_fault_drop_irq(Object *obj, const char *value,
@@ -1460,11 +1539,17 @@ static void labdma_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
                                 int len)
 {
     LabDmaState *s = LABDMA_BASE(pdev);
+    bool msi = msi_enabled(pdev), msix = msix_enabled(pdev);
 
     pci_default_write_config(pdev, addr, val, len);
     pcie_cap_flr_write_config(pdev, addr, val, len);
-    /* switching between INTx, MSI and MSI-X moves what is pending */
-    labdma_update_irq(s, labdma_pending(s));
+    if (msi != msi_enabled(pdev) || msix != msix_enabled(pdev)) {
+        /* switching between INTx, MSI and MSI-X moves what is pending */
+        labdma_update_irq(s, labdma_pending(s));
+    } else {
+        /* INTx follows the command register's interrupt disable */
+        labdma_update_irq(s, 0);
+    }
 }
 
 static void labdma_add_pm_capability(PCIDevice *pdev, Error **errp)
@@ -1612,8 +1697,21 @@ static int labdma_post_load(void *opaque, int version_id)
     LabDmaState *s = opaque;
     unsigned c;
 
+    /* the stream is input like any other: nothing in it may break us */
     for (c = 0; c < s->channels; c++) {
-        if (s->ch[c].state == LABDMA_CH_BUSY) {
+        LabDmaChannel *ch = &s->ch[c];
+
+        if (ch->state > LABDMA_CH_HALTED || ch->error > LABDMA_ERR_MAX ||
+            (labdma_variant(s)->msix && ch->vector >= labdma_msix_vectors(s)) ||
+            (ch->state == LABDMA_CH_BUSY && !labdma_ring_config_ok(ch)) ||
+            ch->fail_code > LABDMA_ERR_MAX) {
+            error_report("labdma: channel %u: inconsistent migration state",
+                         c);
+            return -EINVAL;
+        }
+    }
+    for (c = 0; c < s->channels; c++) {
+        if (s->ch[c].state == LABDMA_CH_BUSY || s->ch[c].coal_expired) {
             qemu_bh_schedule(s->ch[c].bh);
         }
     }
@@ -1654,16 +1752,22 @@ static const VMStateDescription labdma_channel_vmstate = {
         VMSTATE_UINT64(wb_addr, LabDmaChannel),
         VMSTATE_UINT64(bytes, LabDmaChannel),
         VMSTATE_UINT64(descs, LabDmaChannel),
-        VMSTATE_UINT32(latch_hi, LabDmaChannel),
+        VMSTATE_UINT32(bytes_hi, LabDmaChannel),
+        VMSTATE_UINT32(descs_hi, LabDmaChannel),
         VMSTATE_UINT32(vector, LabDmaChannel),
         VMSTATE_BOOL(cur_valid, LabDmaChannel),
+        VMSTATE_BOOL(cur_delayed, LabDmaChannel),
         VMSTATE_INT64(cur_due, LabDmaChannel),
+        VMSTATE_INT64(link_start, LabDmaChannel),
+        VMSTATE_INT64(link_end, LabDmaChannel),
         VMSTATE_STRUCT(cur, LabDmaChannel, 1, labdma_desc_vmstate,
                        LabDmaDesc),
         VMSTATE_UINT32(coal_pending, LabDmaChannel),
+        VMSTATE_BOOL(coal_expired, LabDmaChannel),
         VMSTATE_INT32(fail_after, LabDmaChannel),
         VMSTATE_UINT8(fail_code, LabDmaChannel),
         VMSTATE_BOOL(hang, LabDmaChannel),
+        VMSTATE_BOOL(hang_seen, LabDmaChannel),
         VMSTATE_UINT32(drop_irqs, LabDmaChannel),
         VMSTATE_BOOL(corrupt, LabDmaChannel),
         VMSTATE_UINT64(delay_ns, LabDmaChannel),
@@ -1681,7 +1785,8 @@ static const VMStateDescription labdma_vmstate = {
         VMSTATE_MSIX(parent_obj, LabDmaState),
         VMSTATE_STRUCT(parent_obj.exp.aer_log, LabDmaState, 0,
                        vmstate_pcie_aer_log, PCIEAERLog),
-        VMSTATE_UINT8(channels, LabDmaState),
+        VMSTATE_UINT8_EQUAL(channels, LabDmaState,
+                            "the destination needs the same channels="),
         VMSTATE_UINT32(ctrl, LabDmaState),
         VMSTATE_UINT32(scratch, LabDmaState),
         VMSTATE_UINT32(int_status, LabDmaState),

@@ -143,7 +143,7 @@ TEST_F(LabdmaRing, OverlappingCopiesBehaveLikeMemmove) {
   start("labdma");
   enable();
   setup(0);
-  constexpr std::uint32_t kLen = 200000;  // several internal pieces
+  constexpr std::uint32_t kLen = 600000;  // several internal pieces
   fill_pattern(kSrc, kLen + 8192, 9);
   const auto orig = qt_->memread(kSrc, kLen + 8192);
   // Destination above the source, overlapping.
@@ -155,6 +155,12 @@ TEST_F(LabdmaRing, OverlappingCopiesBehaveLikeMemmove) {
   ASSERT_EQ(run(0, {{kSrc + 4096, kSrc, kLen, kCopy, 0}}), kIdle);
   EXPECT_TRUE(std::equal(orig.begin() + 4096, orig.begin() + 4096 + kLen,
                          qt_->memread(kSrc, kLen).begin()));
+  // MUL2 in place and shifted by one element upwards.
+  qt_->memwrite(kSrc, orig);
+  ASSERT_EQ(run(0, {{kSrc, kSrc + 4, kLen, kMul2, 0}}), kIdle);
+  const auto got = qt_->memread(kSrc + 4, kLen);
+  for (std::size_t i = 0; i < kLen; i += 4)
+    ASSERT_EQ(le32(got, i), le32(orig, i) * 2U) << "element " << i / 4;
 }
 
 // One descriptor that halts the channel with @err: checks the channel, the
@@ -478,6 +484,43 @@ TEST_F(LabdmaRing, CoalescingByCountTimeoutAndIdle) {
   EXPECT_EQ(rd(INT_STATUS), 1U) << "the coalescing timeout signals";
 }
 
+TEST_F(LabdmaRing, AbortAndPauseFollowTheCoalescingRules) {
+  start("labdma,desc-latency-ns=100000");
+  enable();
+  enable_msix(5);
+  wr(INT_MASK_CLEAR, 0xffffffff);
+  setup(0, 64);
+  const Desc d{kSrc, kDst, 64, kCopy, kFlagIrq};
+  // Count 8, timeout 1 ms: two completions counted, then RUN clear flushes.
+  cwr(0, CH_CTRL, kRun | kIrqEn | coalesce(8, 1000));
+  submit(0, {d, d, d, d});
+  qt_->clock_step(100'000);
+  qt_->clock_step(100'000);
+  EXPECT_EQ(crd(0, HEAD), 2U);
+  EXPECT_EQ(rd(INT_STATUS), 0U);
+  cwr(0, CH_CTRL, kIrqEn | coalesce(8, 1000));  // pause
+  EXPECT_EQ(crd(0, CH_STATUS), kIdle);
+  EXPECT_EQ(rd(INT_STATUS), 1U) << "going idle flushes what was counted";
+  EXPECT_EQ(mailbox(1), 0xab01U);
+  wr(INT_STATUS, 1U);
+  clear_mailbox(5);
+  qt_->clock_step(2'000'000);
+  EXPECT_EQ(rd(INT_STATUS), 0U) << "no stale coalescing timeout after the flush";
+  EXPECT_EQ(mailbox(1), 0U);
+
+  // ABORT with IRQ_EN: the channel's bit, no ERROR.
+  cwr(0, CH_CTRL, kRun | kIrqEn);
+  EXPECT_EQ(crd(0, CH_STATUS), kBusy);
+  cwr(0, CH_CTRL, kAbort);
+  EXPECT_EQ(crd(0, CH_STATUS), kHalted | kAborted << 8);
+  EXPECT_EQ(rd(INT_STATUS), 1U);
+  EXPECT_EQ(mailbox(1), 0xab01U);
+  EXPECT_EQ(mailbox(0), 0U);
+  // A channel RESET clears the channel's own INT_STATUS bit.
+  cwr(0, CH_CTRL, kChReset);
+  EXPECT_EQ(rd(INT_STATUS), 0U);
+}
+
 TEST_F(LabdmaRing, TimingModelLatencyAndBandwidth) {
   // 1 us per descriptor + 1000 MB/s per channel: 4096 bytes take 4.096 us.
   start("labdma,desc-latency-ns=1000,channel-bw-mbps=1000");
@@ -507,6 +550,30 @@ TEST_F(LabdmaRing, TimingModelLatencyAndBandwidth) {
   EXPECT_EQ(crd(0, HEAD) + crd(1, HEAD), 1U) << "one descriptor after 8.2 us";
   qt_->clock_step(8'200);
   EXPECT_EQ(crd(0, HEAD) + crd(1, HEAD), 2U) << "both after 16.4 us";
+}
+
+TEST_F(LabdmaRing, TheLinkIsChargedOnlyForWorkThatRuns) {
+  // 1 MB/s: 4096 bytes hold the link for 4.096 ms.
+  start("labdma,link-bw-mbps=1");
+  enable();
+  setup(0);
+  setup(1);
+  // A descriptor that fails its checks reports at once, whatever its len.
+  cwr(0, CH_CTRL, kRun);
+  submit(0, {{kSrc, kDst, 0xffffffff, kCopy, 0}});
+  (void)crd(0, HEAD);
+  EXPECT_EQ(crd(0, CH_STATUS), kHalted | kBadLen << 8) << "without any clock step";
+  cwr(0, CH_CTRL, kChReset);
+  tail_[0] = 0;
+  // A descriptor fetched and then paused away gives its booking back.
+  cwr(0, CH_CTRL, kRun);
+  submit(0, {{kSrc, kDst, 4096, kCopy, 0}});
+  (void)crd(0, HEAD);
+  cwr(0, CH_CTRL, 0);
+  cwr(1, CH_CTRL, kRun);
+  submit(1, {{kSrc, kDst, 4096, kCopy, 0}});
+  qt_->clock_step(4'100'000);
+  EXPECT_EQ(crd(1, HEAD), 1U) << "channel 1 waited for a booking nobody used";
 }
 
 TEST_F(LabdmaRing, LiteVariantRefusesComputeAndLargeDescriptors) {

@@ -137,6 +137,30 @@ TEST_F(LabdmaFault, DelayPostponesTheNextDescriptor) {
   EXPECT_EQ(injected(), 1U);
 }
 
+TEST_F(LabdmaFault, DelayAddsToWhatTheLinkAllows) {
+  // 1000 MB/s link: 4096 bytes take 4.096 us; a 10 us delay comes on top.
+  start("labdma,link-bw-mbps=1000");
+  enable();
+  setup(0);
+  inject("fault-delay", "0:10000");
+  cwr(0, CH_CTRL, kRun);
+  submit(0, {{kSrc, kDst, 4096, kCopy, 0}});
+  qt_->clock_step(14'000);
+  EXPECT_EQ(crd(0, HEAD), 0U);
+  qt_->clock_step(200);
+  (void)crd(0, HEAD);
+  EXPECT_EQ(crd(0, HEAD), 1U);
+  EXPECT_EQ(injected(), 1U);
+
+  // A delayed descriptor paused away keeps its delay armed (and uncounted).
+  inject("fault-delay", "0:10000");
+  submit(0, {{kSrc, kDst, 4096, kCopy, 0}});
+  (void)crd(0, HEAD);
+  cwr(0, CH_CTRL, 0);
+  EXPECT_EQ(qt_->qom_get(kDev, "faults-armed"), "delay=0:10000");
+  EXPECT_EQ(injected(), 1U);
+}
+
 TEST_F(LabdmaFault, SpuriousInterruptOnEveryDeliveryMode) {
   start("labdma");
   enable();
@@ -280,6 +304,38 @@ TEST_F(LabdmaFault, BusyDeviceMigratesAndFinishesItsWork) {
   EXPECT_EQ(dst, src);
   EXPECT_EQ(rd(INT_STATUS), 1U);
   EXPECT_EQ(mailbox(1), 0xab01U) << "MSI-X state migrated";
+}
+
+// The migration stream is input too: a destination with another channel
+// count refuses it instead of indexing past its channels.
+TEST_F(LabdmaFault, MigrationToADifferentChannelCountIsRefused) {
+  start("labdma");
+  enable();
+  const std::string file = testing::TempDir() + "labdma-migration-ch.bin";
+  qt_->qmp("migrate", {{"uri", "exec:cat > " + file}});
+  for (int i = 0; i < 1000; ++i) {
+    if (qt_->qmp("query-migrate").value("status", "") == "completed") break;
+    qt_->clock_step(1'000);
+  }
+  ASSERT_EQ(qt_->qmp("query-migrate").value("status", ""), "completed");
+  qt_.reset();
+  bool refused = false;
+  try {
+    qt_ = std::make_unique<Qtest>(
+        qemu_path(),
+        std::vector<std::string>{"-machine", "q35", "-device",
+                                 "labdma,id=ld,channels=2,addr=" + std::to_string(kSlot),
+                                 "-incoming", "exec:cat " + file});
+    for (int i = 0; i < 1000; ++i) {
+      if (qt_->qmp("query-status").value("status", "") != "inmigrate") break;
+      qt_->clock_step(1'000);
+    }
+  } catch (const std::runtime_error& e) {
+    refused = true;
+    EXPECT_THAT(e.what(), HasSubstr("load of migration failed")) << e.what();
+  }
+  std::filesystem::remove(file);
+  EXPECT_TRUE(refused) << "the destination accepted 4 channels' state into 2";
 }
 
 // Whatever a guest writes -- registers, rings, descriptors, including rings

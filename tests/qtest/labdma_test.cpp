@@ -184,6 +184,18 @@ TEST_F(LabdmaMsi, MessagePerNewlyPendingSourceAndAfterAPartialClear) {
   EXPECT_EQ(mailbox(), 0U);
   EXPECT_TRUE(qt_->take_raised().empty()) << "INTx must stay quiet while MSI is enabled";
 
+  // Configuration writes that do not switch the interrupt mode send
+  // nothing, even with a source pending.
+  wr(INT_TEST, kTest0);
+  EXPECT_EQ(mailbox(), 0x4242U);
+  clear_mailbox();
+  cfg_->write16(0x04, 0x0006);
+  (void)cfg_->read32(0x10);
+  cfg_->write32(0x10, static_cast<std::uint32_t>(kBar0));
+  EXPECT_EQ(mailbox(), 0U) << "a config write re-sent a pending source";
+  wr(INT_STATUS, kTest0);
+  clear_mailbox();
+
   // No bus mastering, no message.
   cfg_->write16(0x04, 0x0002);
   wr(INT_TEST, kTest0);
@@ -213,6 +225,27 @@ TEST_F(LabdmaMsi, MsixVectorZeroCarriesTestAndErrorSources) {
   EXPECT_EQ(mailbox(0), 0U);
   qt_->writel(base + 12, 0);
   EXPECT_EQ(mailbox(0), 0xab00U) << "the PBA must deliver the held message";
+
+  // A soft reset forgets a message a masked vector holds back.
+  clear_mailbox(5);
+  qt_->writel(base + 12, 1);
+  wr(INT_STATUS, kTest0);
+  wr(INT_TEST, kTest0);
+  wr(CTRL, 2);
+  qt_->writel(base + 12, 0);
+  EXPECT_EQ(mailbox(0), 0U) << "a message from before the reset";
+
+  // Toggling the function mask delivers held messages once, and a config
+  // write alone sends nothing.
+  wr(INT_MASK_CLEAR, kTest0);
+  cfg_->write16(msix + 2, 0xc000);  // enable + function mask
+  wr(INT_TEST, kTest0);
+  EXPECT_EQ(mailbox(0), 0U);
+  cfg_->write16(msix + 2, 0x8000);
+  EXPECT_EQ(mailbox(0), 0xab00U);
+  clear_mailbox(5);
+  cfg_->write16(0x04, 0x0006);
+  EXPECT_EQ(mailbox(0), 0U) << "a config write re-sent a pending source";
 }
 
 TEST_F(Labdma, FunctionLevelResetRestoresResetValues) {
