@@ -34,7 +34,9 @@
 #include "hw/pci/pci.h"
 #include "hw/pci/pcie.h"
 #include "hw/pci/pcie_aer.h"
+#include "hw/pci/pcie_sriov.h"
 #include "hw/qdev-properties.h"
+#include "migration/blocker.h"
 #include "migration/vmstate.h"
 #include "exec/memory.h"
 #include "qom/object.h"
@@ -47,6 +49,7 @@
 #define LABDMA_VENDOR_ID        0x1af4
 #define LABDMA_DEVICE_ID        0x10f0
 #define LABDMA_LITE_DEVICE_ID   0x10f1
+#define LABDMA_VF_DEVICE_ID     0x10f2
 #define LABDMA_SUBSYS_ID        0x1100
 #define LABDMA_REVISION         0x01
 
@@ -60,6 +63,13 @@
 #define LABDMA_MSI_OFFSET       0x50
 #define LABDMA_EXP_OFFSET       0x60
 #define LABDMA_AER_OFFSET       0x100
+#define LABDMA_SRIOV_OFFSET     (LABDMA_AER_OFFSET + PCI_ERR_SIZEOF)
+
+/* SR-IOV (datasheet 12): VFs at the PF's function + 1, 2, ... */
+#define LABDMA_MAX_VFS          7
+#define LABDMA_VF_BAR_SIZE      (32 * KiB)
+#define LABDMA_VF_MSIX_TABLE    (16 * KiB)
+#define LABDMA_VF_MSIX_PBA      (24 * KiB)
 
 /* global registers */
 #define REG_ID                  0x000
@@ -272,11 +282,14 @@ struct LabDmaState {
     PCIDevice parent_obj;
 
     MemoryRegion regs;
+    MemoryRegion vf_bar;        /* a VF's BAR0: registers + MSI-X */
+    Error *migration_blocker;   /* SR-IOV: VFs do not migrate */
     uint8_t *buf;               /* LABDMA_CHUNK bytes of staging */
     LabDmaChannel ch[LABDMA_MAX_CHANNELS];
 
     /* properties */
     uint8_t channels;
+    uint16_t sriov_vfs;
     uint64_t dma_mask;
     uint32_t desc_latency_ns;
     uint32_t channel_bw_mbps;
@@ -321,6 +334,13 @@ static uint32_t labdma_pending(LabDmaState *s)
     return s->int_status & ~s->int_mask;
 }
 
+static void labdma_lower_intx(PCIDevice *pdev)
+{
+    if (pci_get_byte(pdev->config + PCI_INTERRUPT_PIN)) {
+        pci_set_irq(pdev, 0);
+    }
+}
+
 /*
  * Deliver interrupts after a change.  @fire: pending sources that must
  * signal now (newly pending, or still pending after a write-1-to-clear).
@@ -334,7 +354,7 @@ static void labdma_update_irq(LabDmaState *s, uint32_t fire)
 
     fire &= pending;
     if (msix_enabled(pdev)) {
-        pci_set_irq(pdev, 0);
+        labdma_lower_intx(pdev);
         for (v = 0; v < labdma_msix_vectors(s); v++) {
             if (fire & labdma_vector_sources(s, v)) {
                 trace_labdma_irq_msix(v, pending);
@@ -342,17 +362,18 @@ static void labdma_update_irq(LabDmaState *s, uint32_t fire)
             }
         }
     } else if (msi_enabled(pdev)) {
-        pci_set_irq(pdev, 0);
+        labdma_lower_intx(pdev);
         if (fire) {
             trace_labdma_irq_msi(pending);
             msi_notify(pdev, 0);
         }
-    } else {
+    } else if (pci_get_byte(pdev->config + PCI_INTERRUPT_PIN)) {
         bool level = pending != 0 || s->spurious_intx;
 
         trace_labdma_irq_intx(level);
         pci_set_irq(pdev, level);
     }
+    /* a VF has neither INTx nor MSI: with MSI-X off it signals nothing */
 }
 
 /* Set sources in INT_STATUS; those that become pending fire. */
@@ -1602,8 +1623,19 @@ static void labdma_realize(PCIDevice *pdev, Error **errp)
     ERRP_GUARD();
     LabDmaState *s = LABDMA_BASE(pdev);
     const LabDmaVariant *var = labdma_variant(s);
+    bool vf = pci_is_vf(pdev);
     unsigned v;
 
+    if (vf) {
+        /* a virtual function is one channel of its PF's kind */
+        s->channels = 1;
+        s->sriov_vfs = 0;
+    }
+    if (s->sriov_vfs > LABDMA_MAX_VFS) {
+        error_setg(errp, "%s: sriov-vfs must be 0..%u, not %u", var->name,
+                   LABDMA_MAX_VFS, s->sriov_vfs);
+        return;
+    }
     if (s->channels < 1 || s->channels > var->max_channels) {
         error_setg(errp, "%s: channels must be 1..%u, not %u", var->name,
                    var->max_channels, s->channels);
@@ -1615,17 +1647,24 @@ static void labdma_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    pci_config_set_interrupt_pin(pdev->config, 1);
     memory_region_init_io(&s->regs, OBJECT(s), &labdma_mmio_ops, s,
                           "labdma-regs", LABDMA_REGS_SIZE);
-    pci_register_bar(pdev, LABDMA_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->regs);
+    if (vf) {
+        memory_region_init(&s->vf_bar, OBJECT(s), "labdma-vf-bar0",
+                           LABDMA_VF_BAR_SIZE);
+        memory_region_add_subregion(&s->vf_bar, 0, &s->regs);
+        pcie_sriov_vf_register_bar(pdev, LABDMA_BAR_REGS, &s->vf_bar);
+    } else {
+        pci_config_set_interrupt_pin(pdev->config, 1);
+        pci_register_bar(pdev, LABDMA_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY |
+                         PCI_BASE_ADDRESS_MEM_TYPE_64, &s->regs);
+    }
 
     labdma_add_pm_capability(pdev, errp);
     if (*errp) {
         return;
     }
-    if (msi_init(pdev, LABDMA_MSI_OFFSET, 1, true, false, errp)) {
+    if (!vf && msi_init(pdev, LABDMA_MSI_OFFSET, 1, true, false, errp)) {
         return;
     }
     if (pcie_endpoint_cap_init(pdev, LABDMA_EXP_OFFSET) < 0) {
@@ -1634,11 +1673,20 @@ static void labdma_realize(PCIDevice *pdev, Error **errp)
         goto err_msi;
     }
     pcie_cap_flr_init(pdev);
-    if (pcie_aer_init(pdev, PCI_ERR_VER, LABDMA_AER_OFFSET, PCI_ERR_SIZEOF,
-                      errp) < 0) {
+    if (!vf && pcie_aer_init(pdev, PCI_ERR_VER, LABDMA_AER_OFFSET,
+                             PCI_ERR_SIZEOF, errp) < 0) {
         goto err_pcie;
     }
-    if (var->msix) {
+    if (vf) {
+        if (msix_init(pdev, labdma_msix_vectors(s), &s->vf_bar, LABDMA_BAR_REGS,
+                      LABDMA_VF_MSIX_TABLE, &s->vf_bar, LABDMA_BAR_REGS,
+                      LABDMA_VF_MSIX_PBA, 0, errp)) {
+            goto err_pcie;
+        }
+        for (v = 0; v < labdma_msix_vectors(s); v++) {
+            msix_vector_use(pdev, v);
+        }
+    } else if (var->msix) {
         if (msix_init_exclusive_bar(pdev, labdma_msix_vectors(s),
                                     LABDMA_BAR_MSIX, errp)) {
             goto err_aer;
@@ -1647,11 +1695,32 @@ static void labdma_realize(PCIDevice *pdev, Error **errp)
             msix_vector_use(pdev, v);
         }
     }
+    if (s->sriov_vfs) {
+        error_setg(&s->migration_blocker,
+                   "labdma: a device with sriov-vfs does not migrate");
+        if (migrate_add_blocker(s->migration_blocker, errp) < 0) {
+            error_free(s->migration_blocker);
+            s->migration_blocker = NULL;
+            goto err_msix;
+        }
+        pcie_sriov_pf_init(pdev, LABDMA_SRIOV_OFFSET, TYPE_LABDMA,
+                           LABDMA_VF_DEVICE_ID, s->sriov_vfs, s->sriov_vfs,
+                           1, 1);
+        pcie_sriov_pf_init_vf_bar(pdev, LABDMA_BAR_REGS,
+                                  PCI_BASE_ADDRESS_SPACE_MEMORY |
+                                  PCI_BASE_ADDRESS_MEM_TYPE_64,
+                                  LABDMA_VF_BAR_SIZE);
+    }
     s->buf = g_malloc(LABDMA_CHUNK);
     labdma_init_channels(s);
     labdma_soft_reset(s);
     return;
 
+err_msix:
+    if (var->msix) {
+        msix_unuse_all_vectors(pdev);
+        msix_uninit_exclusive_bar(pdev);
+    }
 err_aer:
     pcie_aer_exit(pdev);
 err_pcie:
@@ -1666,7 +1735,16 @@ static void labdma_exit(PCIDevice *pdev)
 
     labdma_free_channels(s);
     g_clear_pointer(&s->buf, g_free);
-    if (labdma_variant(s)->msix) {
+    if (s->sriov_vfs) {
+        pcie_sriov_pf_exit(pdev);
+        migrate_del_blocker(s->migration_blocker);
+        error_free(s->migration_blocker);
+        s->migration_blocker = NULL;
+    }
+    if (pci_is_vf(pdev)) {
+        msix_unuse_all_vectors(pdev);
+        msix_uninit(pdev, &s->vf_bar, &s->vf_bar);
+    } else if (labdma_variant(s)->msix) {
         msix_unuse_all_vectors(pdev);
         msix_uninit_exclusive_bar(pdev);
     }
@@ -1682,6 +1760,15 @@ static void labdma_qdev_reset(DeviceState *dev)
 
     trace_labdma_reset("device");
     labdma_soft_reset(s);
+    if (s->sriov_vfs) {
+        /*
+         * A PF's reset clears VF Enable and its VFs go away; 7.2's helper
+         * removes the VFs but leaves the bits in config space.
+         */
+        pcie_sriov_pf_disable_vfs(PCI_DEVICE(s));
+        pci_set_word(PCI_DEVICE(s)->config + LABDMA_SRIOV_OFFSET +
+                     PCI_SRIOV_CTRL, 0);
+    }
 }
 
 static void labdma_instance_init(Object *obj)
@@ -1813,6 +1900,7 @@ static Property labdma_base_properties[] = {
 /* variants with more than one channel */
 static Property labdma_channel_properties[] = {
     DEFINE_PROP_UINT8("channels", LabDmaState, channels, 4),
+    DEFINE_PROP_UINT16("sriov-vfs", LabDmaState, sriov_vfs, 0),
     DEFINE_PROP_END_OF_LIST(),
 };
 
