@@ -777,9 +777,17 @@ static uint8_t labdma_execute(LabDmaChannel *ch, const LabDmaDesc *d,
         if (writes) {
             uint8_t byte;
 
-            if (pci_dma_read(pdev, d->dst, &byte, 1) == MEMTX_OK) {
+            MemTxResult r = pci_dma_read(pdev, d->dst, &byte, 1);
+
+            if (r == MEMTX_OK) {
                 byte = ~byte;
-                pci_dma_write(pdev, d->dst, &byte, 1);
+                r = pci_dma_write(pdev, d->dst, &byte, 1);
+            }
+            if (r != MEMTX_OK) {
+                /* the data was just written there: a failure now is news */
+                qemu_log_mask(LOG_GUEST_ERROR, "labdma: channel %u: cannot"
+                              " corrupt 0x%" PRIx64 " any more\n", ch->index,
+                              d->dst);
             }
         } else {
             *result = ~*result;
