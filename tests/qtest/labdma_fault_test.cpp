@@ -24,6 +24,22 @@ class LabdmaFault : public LabdmaRing {
     qt_->qom_set(kDev, fault, value);
   }
   std::uint64_t injected() { return qt_->qom_get(kDev, "faults-injected").get<std::uint64_t>(); }
+  // Migrates the machine's state into @file; true once QEMU says completed.
+  bool save_to(const std::string& file) {
+    qt_->qmp("migrate", {{"uri", "exec:cat > " + file}});
+    for (int i = 0; i < 1000; ++i) {
+      if (qt_->qmp("query-migrate").value("status", "") == "completed") return true;
+      qt_->clock_step(1'000);
+    }
+    return false;
+  }
+  // An -incoming QEMU: waits until the state is loaded (or QEMU is gone).
+  void wait_incoming() {
+    for (int i = 0; i < 1000; ++i) {
+      if (qt_->qmp("query-status").value("status", "") != "inmigrate") return;
+      qt_->clock_step(1'000);
+    }
+  }
 };
 
 TEST_F(LabdmaFault, FailHaltsTheNthDescriptorWithTheGivenCode) {
@@ -271,12 +287,7 @@ TEST_F(LabdmaFault, BusyDeviceMigratesAndFinishesItsWork) {
   EXPECT_EQ(crd(0, CH_STATUS), kBusy);
 
   const std::string file = testing::TempDir() + "labdma-migration.bin";
-  qt_->qmp("migrate", {{"uri", "exec:cat > " + file}});
-  for (int i = 0; i < 1000; ++i) {
-    if (qt_->qmp("query-migrate").value("status", "") == "completed") break;
-    qt_->clock_step(1'000);
-  }
-  ASSERT_EQ(qt_->qmp("query-migrate").value("status", ""), "completed");
+  ASSERT_TRUE(save_to(file));
   qt_.reset();
 
   const std::string qemu = qemu_path();
@@ -286,10 +297,7 @@ TEST_F(LabdmaFault, BusyDeviceMigratesAndFinishesItsWork) {
                 "labdma,id=ld,addr=" + std::to_string(kSlot) + ",desc-latency-ns=2000000",
                 "-incoming", "exec:cat " + file});
   cfg_.emplace(*qt_, 0, kSlot, 0);
-  for (int i = 0; i < 1000; ++i) {
-    if (qt_->qmp("query-status").value("status", "") != "inmigrate") break;
-    qt_->clock_step(1'000);
-  }
+  wait_incoming();
   std::filesystem::remove(file);
   EXPECT_EQ(rd(SCRATCH), 0x5a5aU);
   EXPECT_EQ(crd(0, RING_SIZE), 16U);
@@ -312,12 +320,7 @@ TEST_F(LabdmaFault, MigrationToADifferentChannelCountIsRefused) {
   start("labdma");
   enable();
   const std::string file = testing::TempDir() + "labdma-migration-ch.bin";
-  qt_->qmp("migrate", {{"uri", "exec:cat > " + file}});
-  for (int i = 0; i < 1000; ++i) {
-    if (qt_->qmp("query-migrate").value("status", "") == "completed") break;
-    qt_->clock_step(1'000);
-  }
-  ASSERT_EQ(qt_->qmp("query-migrate").value("status", ""), "completed");
+  ASSERT_TRUE(save_to(file));
   qt_.reset();
   bool refused = false;
   try {
@@ -326,10 +329,7 @@ TEST_F(LabdmaFault, MigrationToADifferentChannelCountIsRefused) {
         std::vector<std::string>{"-machine", "q35", "-device",
                                  "labdma,id=ld,channels=2,addr=" + std::to_string(kSlot),
                                  "-incoming", "exec:cat " + file});
-    for (int i = 0; i < 1000; ++i) {
-      if (qt_->qmp("query-status").value("status", "") != "inmigrate") break;
-      qt_->clock_step(1'000);
-    }
+    wait_incoming();
   } catch (const std::runtime_error& e) {
     refused = true;
     EXPECT_THAT(e.what(), HasSubstr("load of migration failed")) << e.what();
