@@ -248,7 +248,7 @@ _lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@# The device model is QEMU code: QEMU's own checkpatch, from the source
 	@# tree bsp/qemu/build.sh prepares.
 	@q=$$($(ROOT)/bsp/qemu/build.sh --prepare) && perl $$q/scripts/checkpatch.pl --no-tree -q \
-		-f $(ROOT)/hw/labdma/labdma.c && echo "hw/labdma: QEMU checkpatch clean"
+		-f $(ROOT)/hw/labdma/*.[ch] && echo "hw/labdma: QEMU checkpatch clean"
 	@# clang-tidy reads the host and the guest (x86_64) compile databases: the
 	@# guest tree holds the in-guest tests, the host tree the runner and unit tests.
 	@$(SUBMAKE) _host-configure

@@ -37,7 +37,7 @@ case ${1:-} in
 	exit 2
 	;;
 esac
-for f in labdma.c trace-events trace.h Kconfig meson.build; do
+for f in labdma.c labdma.h labdma-channel.c labdma-fault.c trace-events trace.h Kconfig meson.build; do
 	[[ -f $root/hw/labdma/$f ]] || {
 		echo "build.sh: $root/hw/labdma/$f missing" >&2
 		exit 1
