@@ -149,10 +149,10 @@ _guest-configure:
 _guest: _guest-configure
 	@cmake --build $(GUEST_BUILD) -j$(JOBS)
 
-# The driver is built out of tree per (arch, kernel) from symlinks to driver/.
+# The driver is built out of tree per (arch, kernel) from symlinks to driver/edu/.
 _module:
 	@mkdir -p $(DRIVER_OUT)
-	@for f in $(ROOT)/driver/edu_*.[ch] $(ROOT)/driver/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
+	@for f in $(ROOT)/driver/edu/edu_*.[ch] $(ROOT)/driver/edu/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
 	@$(MAKE) -s -C $(KDIR) M=$(DRIVER_OUT) $(KMAKE_ARCH) EDU_UAPI_DIR=$(ROOT)/include/uapi modules
 
 # Test-only modules (tests/kmod: lab_splat, kernel problems on purpose for the
@@ -237,7 +237,7 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl:
 	@rm -rf $(CHECKPATCH_DIR) && mv $(CHECKPATCH_DIR).tmp $(CHECKPATCH_DIR)
 
 _lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl
-	@$(MAKE) -s -C $(ROOT)/driver lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) \
+	@$(MAKE) -s -C $(ROOT)/driver/edu lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) \
 		EDU_UAPI_DIR=$(ROOT)/include/uapi CHECKPATCH=$(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@cd $(ROOT) && git ls-files -co --exclude-standard -- lab lib tools tests examples include/edu \
 		| grep -E '\.(cpp|hpp|c|h)$$' | grep -v '^tests/kmod/' | xargs clang-format --dry-run -Werror \
