@@ -597,9 +597,6 @@ static void labdma_ch_run(void *opaque)
         if (!labdma_ch_step(ch, &bytes)) {
             return;
         }
-        if (ch->hang) {
-            return;
-        }
     }
     /* TAIL may have been moved back onto HEAD behind a fetched descriptor */
     labdma_ch_discard(ch);

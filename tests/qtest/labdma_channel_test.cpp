@@ -428,6 +428,9 @@ TEST_F(LabdmaRing, LiteChannelInterruptsOverMsiAndIntx) {
   ASSERT_EQ(run(0, {{kSrc, kDst, 64, kCopy, kFlagIrq}}, kIrqEn), kIdle);
   EXPECT_EQ(mailbox(), 0x4242U);
   EXPECT_EQ(crd(0, VECTOR), 0U) << "no MSI-X, no vector register";
+  cwr(0, VECTOR, 0);
+  EXPECT_EQ(crd(0, VECTOR), 0U);
+  EXPECT_THAT(qt_->qemu_stderr(), ::testing::HasSubstr("no MSI-X vector 0"));
 }
 
 TEST_F(LabdmaRing, CoalescingByCountTimeoutAndIdle) {

@@ -96,6 +96,19 @@ TEST_F(LabdmaIommu, MappedIovasWorkAndUnmappedOnesAreErrorCodes) {
   cwr(0, TAIL, 1);
   EXPECT_EQ(wait(0), kHalted | kDescRead << 8);
   EXPECT_EQ(err_addr(0), 0x600000U);
+  // A ring the device may read but not write: the descriptor is fetched
+  // and its data moves, its status cannot be written back.
+  map(0x700000, kRings + 0x8000, kRead);
+  cwr(0, CH_CTRL, kChReset);
+  cwr(0, RING_LO, 0x700000);
+  qt_->writeq(kRings + 0x8000, kSrc);
+  qt_->writeq(kRings + 0x8008, kDst);
+  qt_->writeq(kRings + 0x8010, 64U | std::uint64_t{kCopy} << 32);
+  cwr(0, CH_CTRL, kRun);
+  cwr(0, TAIL, 1);
+  EXPECT_EQ(wait(0), kHalted | kWbWrite << 8);
+  EXPECT_EQ(err_addr(0), 0x700000U + 0x18) << "the status field's address";
+  EXPECT_EQ(crd(0, HEAD), 0U);
   // Still usable.
   cwr(0, CH_CTRL, kChReset);
   cwr(0, RING_LO, static_cast<std::uint32_t>(ring(0)));

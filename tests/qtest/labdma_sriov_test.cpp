@@ -165,6 +165,16 @@ TEST_F(LabdmaSriov, OnlyTheFullVariantAndAtMostSevenVfs) {
     }
     qt_.reset();
   }
+  // ... and cannot even be created where everything must migrate.
+  try {
+    qt_ = std::make_unique<Qtest>(
+        qemu_path(), std::vector<std::string>{"-only-migratable", "-machine", "q35", "-device",
+                                              "labdma,sriov-vfs=1"});
+    ADD_FAILURE() << "QEMU accepted an unmigratable device with -only-migratable";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("does not migrate"));
+  }
+  qt_.reset();
   // A device with VFs is not migratable, and says so.
   start("labdma,sriov-vfs=1");
   EXPECT_THROW(qt_->qmp("migrate", {{"uri", "exec:cat > /dev/null"}}), QmpError);

@@ -84,7 +84,9 @@ Qtest::Qtest(const fs::path& qemu, const std::vector<std::string>& args) {
                                 "none",
                                 "-nodefaults",
                                 "-m",
-                                "64M"};
+                                "64M",
+                                "-d",
+                                "guest_errors"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
   cargv.reserve(argv.size() + 1);
