@@ -101,6 +101,7 @@ endif
 
 STAGE := $(BUILD)/stage/$(ARCH)-$(KERNEL)
 DRIVER_OUT := $(BUILD)/driver/$(ARCH)-$(KERNEL)
+LABDMA_OUT := $(BUILD)/labdma/$(ARCH)-$(KERNEL)
 GUEST_BUILD := $(BUILD)/guest-$(ARCH)
 HOST_BUILD := $(BUILD)/host
 
@@ -154,6 +155,9 @@ _module:
 	@mkdir -p $(DRIVER_OUT)
 	@for f in $(ROOT)/driver/edu/edu_*.[ch] $(ROOT)/driver/edu/Kbuild; do ln -sf $$f $(DRIVER_OUT)/; done
 	@$(MAKE) -s -C $(KDIR) M=$(DRIVER_OUT) $(KMAKE_ARCH) EDU_UAPI_DIR=$(ROOT)/include/uapi modules
+	@mkdir -p $(LABDMA_OUT)
+	@for f in $(ROOT)/driver/labdma/labdma_*.[ch] $(ROOT)/driver/labdma/Kbuild; do ln -sf $$f $(LABDMA_OUT)/; done
+	@$(MAKE) -s -C $(KDIR) M=$(LABDMA_OUT) $(KMAKE_ARCH) LABDMA_UAPI_DIR=$(ROOT)/include/uapi modules
 
 # Test-only modules (tests/kmod: lab_splat, kernel problems on purpose for the
 # runner's verdict tests), built the same way beside the driver.
@@ -165,7 +169,7 @@ _test-modules:
 
 _stage: _module _test-modules _guest
 	@$(ROOT)/bsp/mkstage.sh $(STAGE) $(KIMAGE) $(KREL) $(MODDIR) $(BUSYBOX) $(GUEST_BUILD)/bin \
-		"$(DRIVER_OUT)/edu.ko $(KMOD_OUT)/lab_splat.ko" $(STRIP)
+		"$(DRIVER_OUT)/edu.ko $(LABDMA_OUT)/labdma.ko $(KMOD_OUT)/lab_splat.ko" $(STRIP)
 
 _test:
 	@$(SUBMAKE) _qemu
@@ -181,6 +185,7 @@ _test:
 		--output-junit $(BUILD)/test-results/ctest-test.xml
 
 _test-debug:
+	@$(SUBMAKE) _qemu
 	@$(SUBMAKE) _host
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=debug
 	@$(SUBMAKE) _stage ARCH=x86_64 KERNEL=min
@@ -239,6 +244,8 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl:
 _lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@$(MAKE) -s -C $(ROOT)/driver/edu lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) \
 		EDU_UAPI_DIR=$(ROOT)/include/uapi CHECKPATCH=$(CHECKPATCH_DIR)/scripts/checkpatch.pl
+	@$(MAKE) -s -C $(ROOT)/driver/labdma lint KDIR=/usr/src/linux-headers-$(KREL_STOCK) \
+		LABDMA_UAPI_DIR=$(ROOT)/include/uapi CHECKPATCH=$(CHECKPATCH_DIR)/scripts/checkpatch.pl
 	@cd $(ROOT) && git ls-files -co --exclude-standard -- lab lib tools tests examples include/edu \
 		| grep -E '\.(cpp|hpp|c|h)$$' | grep -v '^tests/kmod/' | xargs clang-format --dry-run -Werror \
 		&& echo "c++: clang-format clean"
