@@ -1,16 +1,19 @@
-// labdma smoke test in the guest, before labdma.ko exists: user space drives
-// the device the way a UIO driver would, through sysfs -- resource0 for the
+// labdma smoke test in the guest, without labdma.ko: user space drives the
+// device the way a UIO driver would, through sysfs -- resource0 for the
 // registers, config for bus mastering -- with DMA into locked pages whose
 // physical addresses come from /proc/self/pagemap (root only). The
 // scenarios that run it have no IOMMU, so a physical address is the bus
 // address. Per device: identification against the datasheet, one ring
 // transfer of each operation the variant has, and a bad descriptor that
-// halts a channel with its error code until a channel reset.
+// halts a channel with its error code until a channel reset. A function
+// bound to a driver (labdma.ko binds at boot) is unbound for the run and
+// bound again when the program exits.
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +22,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -177,6 +181,34 @@ class DmaPages {
   std::vector<std::uint64_t> phys_;
 };
 
+// The functions' drivers, detached while this program runs.
+class DriversDetached {
+ public:
+  explicit DriversDetached(const std::vector<fs::path>& functions) {
+    for (const auto& f : functions) {
+      const fs::path link = f / "driver";
+      if (!fs::is_symlink(link)) continue;
+      const fs::path driver = fs::canonical(link);
+      write_file(driver / "unbind", f.filename().string());
+      bound_.emplace_back(driver, f.filename().string());
+    }
+  }
+  DriversDetached(const DriversDetached&) = delete;
+  DriversDetached& operator=(const DriversDetached&) = delete;
+  ~DriversDetached() {
+    for (const auto& [driver, bdf] : bound_) {
+      try {
+        write_file(driver / "bind", bdf);
+      } catch (const std::system_error& e) {
+        std::fprintf(stderr, "labdma-smoke: rebinding %s: %s\n", bdf.c_str(), e.what());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<fs::path, std::string>> bound_;
+};
+
 std::vector<fs::path> labdma_functions() {
   std::vector<fs::path> out;
   for (const auto& d : fs::directory_iterator("/sys/bus/pci/devices")) {
@@ -184,6 +216,7 @@ std::vector<fs::path> labdma_functions() {
     if (id == "0x1af4:0x10f0" || id == "0x1af4:0x10f1") out.push_back(d.path());
   }
   std::sort(out.begin(), out.end());
+  static const DriversDetached detached(out);
   return out;
 }
 
