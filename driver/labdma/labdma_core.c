@@ -107,12 +107,24 @@ void labdma_hw_stop(struct labdma_dev *ld)
 {
 	unsigned int c;
 
+	LIST_HEAD(done);
+
 	down_write(&ld->reset_sem);
 	for (c = 0; c < ld->nr_channels; c++)
-		labdma_chan_stop(&ld->chan[c]);
+		labdma_chan_stop(&ld->chan[c], &done);
 	labdma_wr(ld, LABDMA_REG_INT_MASK_SET, ~0U);
 	labdma_wr(ld, LABDMA_REG_CTRL, 0);
 	up_write(&ld->reset_sem);
+	labdma_complete(&done);
+}
+
+/* The device will not come back: every queued request ends with @err. */
+void labdma_fail_queued(struct labdma_dev *ld, int err)
+{
+	unsigned int c;
+
+	for (c = 0; c < ld->nr_channels; c++)
+		labdma_chan_fail_all(&ld->chan[c], err);
 }
 
 /*
@@ -418,20 +430,25 @@ int labdma_dev_reset(struct labdma_dev *ld)
 {
 	unsigned int c;
 
+	LIST_HEAD(done);
+	int ret = 0;
+
 	down_write(&ld->reset_sem);
 	for (c = 0; c < ld->nr_channels; c++)
-		labdma_chan_stop(&ld->chan[c]);
+		labdma_chan_stop(&ld->chan[c], &done);
 	labdma_wr(ld, LABDMA_REG_CTRL, LABDMA_CTRL_RESET);
-	if (labdma_identify(ld, false)) {
-		up_write(&ld->reset_sem);
-		for (c = 0; c < ld->nr_channels; c++)
-			labdma_chan_fail_all(&ld->chan[c], -EIO);
+	ret = labdma_identify(ld, false);
+	if (!ret) {
+		labdma_hw_start(ld);
+		atomic64_add(ld->nr_channels, &ld->stats.channel_resets);
+	}
+	up_write(&ld->reset_sem);
+	labdma_complete(&done);
+	if (ret) {
+		labdma_fail_queued(ld, -EIO);
 		labdma_mark_broken(ld);
 		return -EIO;
 	}
-	labdma_hw_start(ld);
-	atomic64_add(ld->nr_channels, &ld->stats.channel_resets);
-	up_write(&ld->reset_sem);
 	return 0;
 }
 

@@ -4,6 +4,11 @@
  *
  *   registers  the global registers and each channel's
  *   channels   each channel's ring position and queued requests
+ *   inject_bad_dst
+ *              fault injection: the next N descriptors that write memory
+ *              get the device's own BAR0 as destination, an address it
+ *              cannot write (behind an IOMMU: an unmapped IOVA), so the
+ *              device's DST_WRITE path runs on demand
  */
 
 #include <linux/debugfs.h>
@@ -78,6 +83,8 @@ void labdma_debugfs_add(struct labdma_dev *ld)
 			    &labdma_registers_fops);
 	debugfs_create_file("channels", 0400, ld->debugfs, ld,
 			    &labdma_channels_fops);
+	debugfs_create_atomic_t("inject_bad_dst", 0600, ld->debugfs,
+				&ld->inject_bad_dst);
 }
 
 /* Waits for running readers (debugfs drains them). */

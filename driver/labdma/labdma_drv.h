@@ -208,6 +208,7 @@ struct labdma_dev {
 	struct device *dma_dev;
 	void (*cut_off)(struct labdma_dev *ld);
 	struct delayed_work recover_work;
+	struct delayed_work aer_work;
 	void __iomem *regs;
 	int index;
 	const struct labdma_variant *variant;
@@ -224,6 +225,10 @@ struct labdma_dev {
 	unsigned int irq_mode;
 	unsigned int nr_vectors;
 	u32 unmasked;
+
+	/* fault injection (debugfs): the next N descriptors' destination */
+	atomic_t inject_bad_dst;
+	dma_addr_t bad_dma_addr;	/* glue: an address the device cannot write */
 
 	/* tunables (sysfs) */
 	unsigned int timeout_ms;
@@ -290,7 +295,8 @@ int labdma_chan_init(struct labdma_dev *ld, unsigned int index);
 void labdma_chan_start(struct labdma_chan *ch);
 void labdma_chan_service(struct labdma_chan *ch, bool from_irq);
 int labdma_chan_reset(struct labdma_chan *ch);
-void labdma_chan_stop(struct labdma_chan *ch);
+void labdma_chan_stop(struct labdma_chan *ch, struct list_head *done);
+void labdma_complete(struct list_head *done);
 void labdma_chan_fail_all(struct labdma_chan *ch, int err);
 int labdma_submit(struct labdma_chan *ch, struct labdma_req *req);
 void labdma_req_cancel(struct labdma_req *req, int err);
@@ -309,6 +315,7 @@ void labdma_drain(struct labdma_dev *ld);
 int labdma_pause(struct labdma_dev *ld, unsigned int ms);
 void labdma_resume(struct labdma_dev *ld, bool ok);
 void labdma_mark_broken(struct labdma_dev *ld);
+void labdma_fail_queued(struct labdma_dev *ld, int err);
 struct labdma_chan *labdma_chan_pick(struct labdma_dev *ld, u32 index);
 irqreturn_t labdma_irq_hard(int irq, void *data);
 irqreturn_t labdma_irq_thread(int irq, void *data);

@@ -182,6 +182,8 @@ static void labdma_feed(struct labdma_chan *ch)
 				   list_next_entry(req, node);
 		}
 
+		if (dst && atomic_dec_if_positive(&ld->inject_bad_dst) >= 0)
+			dst = ld->bad_dma_addr;
 		d = &ch->ring[ch->tail];
 		d->src = cpu_to_le64(src);
 		d->dst = cpu_to_le64(dst);
@@ -279,11 +281,14 @@ static unsigned int labdma_reap(struct labdma_chan *ch, struct list_head *done)
 	return n;
 }
 
-static void labdma_complete(struct labdma_chan *ch, struct list_head *done)
+/* Call done() of every request on @done; no core lock may be held. */
+void labdma_complete(struct list_head *done)
 {
 	struct labdma_req *req, *tmp;
 
 	list_for_each_entry_safe(req, tmp, done, node) {
+		struct labdma_chan *ch = req->ch;
+
 		list_del_init(&req->node);
 		if (req->status == -EIO)
 			atomic64_inc(&ch->ld->stats.errors);
@@ -459,6 +464,16 @@ void labdma_chan_service(struct labdma_chan *ch, bool from_irq)
 	down_read(&ld->reset_sem);
 	mutex_lock(&ch->service);
 	spin_lock_irqsave(&ch->lock, flags);
+	if (ch->state == LABDMA_CHAN_OFF) {
+		/* stopped, or off the bus: nothing touches their memory */
+		list_for_each_entry_safe(req, tmp, &ch->queue, node) {
+			int err;
+
+			if (labdma_req_expired(req, &err))
+				labdma_finish(ch, req, err, &done);
+		}
+		labdma_watchdog_arm(ch);
+	}
 	if (ch->state != LABDMA_CHAN_RUNNING) {
 		spin_unlock_irqrestore(&ch->lock, flags);
 		goto out;
@@ -513,7 +528,7 @@ void labdma_chan_service(struct labdma_chan *ch, bool from_irq)
 out:
 	mutex_unlock(&ch->service);
 	up_read(&ld->reset_sem);
-	labdma_complete(ch, &done);
+	labdma_complete(&done);
 }
 
 /* LABDMA_IOC_RESET of one channel: what is queued runs again after it. */
@@ -531,20 +546,20 @@ int labdma_chan_reset(struct labdma_chan *ch)
 		ret = -EIO;
 	mutex_unlock(&ch->service);
 	up_read(&ld->reset_sem);
-	labdma_complete(ch, &done);
+	labdma_complete(&done);
 	return ret;
 }
 
 /*
  * Whole-device reset, suspend, remove: stop the channel (ABORT, then wait
- * for IDLE or HALTED) and collect what finished; queued requests stay for
+ * for IDLE or HALTED) and move what finished to @done, for the caller to
+ * complete once it holds no lock; queued requests stay for
  * labdma_chan_start() or labdma_chan_fail_all().  Called with
  * ld->reset_sem held for writing, or on a device the gate has closed.
  */
-void labdma_chan_stop(struct labdma_chan *ch)
+void labdma_chan_stop(struct labdma_chan *ch, struct list_head *done)
 {
 	unsigned long flags;
-	LIST_HEAD(done);
 	bool running;
 
 	mutex_lock(&ch->service);
@@ -559,25 +574,24 @@ void labdma_chan_stop(struct labdma_chan *ch)
 			      LABDMA_CH_STATE_HALTED;
 
 		if (!halted && labdma_chan_halt(ch)) {
-			labdma_chan_lost(ch, &done);
+			labdma_chan_lost(ch, done);
 		} else {
 			struct labdma_req *req, *tmp;
 
 			if (!halted)
 				st = labdma_ch_rd(ch, LABDMA_CH_STATUS);
 			spin_lock_irqsave(&ch->lock, flags);
-			labdma_reap(ch, &done);
-			labdma_fail_owner(ch, st, halted, &done);
+			labdma_reap(ch, done);
+			labdma_fail_owner(ch, st, halted, done);
 			list_for_each_entry_safe(req, tmp, &ch->queue, node)
 				if (req->on_ring && labdma_req_in_place(req))
 					labdma_finish(ch, req, -ECANCELED,
-						      &done);
+						      done);
 			ch->state = LABDMA_CHAN_OFF;
 			spin_unlock_irqrestore(&ch->lock, flags);
 		}
 	}
 	mutex_unlock(&ch->service);
-	labdma_complete(ch, &done);
 }
 
 /* Remove or a broken device: every request ends with @err. */
@@ -597,7 +611,7 @@ void labdma_chan_fail_all(struct labdma_chan *ch, int err)
 		labdma_finish(ch, req, err, &done);
 	spin_unlock_irqrestore(&ch->lock, flags);
 	mutex_unlock(&ch->service);
-	labdma_complete(ch, &done);
+	labdma_complete(&done);
 	if (err == -ENODEV)
 		cancel_delayed_work_sync(&ch->watchdog);
 }
@@ -620,8 +634,10 @@ int labdma_op_check(struct labdma_dev *ld, u32 op, u64 len)
 int labdma_submit(struct labdma_chan *ch, struct labdma_req *req)
 {
 	struct labdma_dev *ld = ch->ld;
+	unsigned int nsegs, timeout_ms;
 	unsigned long flags;
 	int ret = 0;
+	u16 op;
 
 	req->ch = ch;
 	req->status = 0;
@@ -638,9 +654,14 @@ int labdma_submit(struct labdma_chan *ch, struct labdma_req *req)
 	req->fed_all = false;
 	req->deadline = jiffies + msecs_to_jiffies(req->timeout_ms);
 
+	op = req->op;
+	nsegs = req->nsegs;
+	timeout_ms = req->timeout_ms;
 	spin_lock_irqsave(&ch->lock, flags);
 	if (ch->state == LABDMA_CHAN_DEAD) {
 		ret = -ENODEV;
+	} else if (ch->state == LABDMA_CHAN_OFF && READ_ONCE(ld->broken)) {
+		ret = -EIO;
 	} else {
 		list_add_tail(&req->node, &ch->queue);
 		if (!ch->feed)
@@ -651,8 +672,8 @@ int labdma_submit(struct labdma_chan *ch, struct labdma_req *req)
 	spin_unlock_irqrestore(&ch->lock, flags);
 	if (!ret) {
 		atomic64_inc(&ld->stats.submits);
-		trace_labdma_submit(ld->index, ch->index, req->op, req->nsegs,
-				    req->timeout_ms);
+		/* @req may be complete, even freed, by now */
+		trace_labdma_submit(ld->index, ch->index, op, nsegs, timeout_ms);
 	}
 	return ret;
 }

@@ -21,6 +21,13 @@
 #define LABDMA_VENDOR_ID	0x1af4	/* Red Hat: QEMU's experimental range */
 #define LABDMA_MAX_DEVICES	(MINORMASK + 1)
 #define LABDMA_DRAIN_MS		2000U
+/*
+ * After error_detected, the PCI core calls slot_reset/resume, or (from 6.9)
+ * error_detected again with perm_failure.  6.1 calls nothing when the link
+ * reset fails: without this bound, operations held at the gate would wait
+ * forever.
+ */
+#define LABDMA_AER_GIVE_UP_MS	15000U
 
 static unsigned int labdma_dma_bits = 64;
 static char *labdma_irq_mode = "auto";
@@ -149,8 +156,13 @@ static int labdma_setup_dma(struct labdma_dev *ld)
 			ld->dma_bits, ret);
 		return ret;
 	}
-	/* what one descriptor moves: mappings never merge beyond it */
-	ret = dma_set_max_seg_size(dev, ld->max_xfer);
+	/*
+	 * What one descriptor moves, and no more than a bounce buffer holds
+	 * (swiotlb): mappings never merge beyond it.
+	 */
+	ret = dma_set_max_seg_size(dev, min_t(size_t, ld->max_xfer,
+					      rounddown(dma_max_mapping_size(dev),
+							PAGE_SIZE)));
 	if (ret)
 		dev_err(dev, "cannot set the DMA segment size: %d\n", ret);
 	return ret;
@@ -269,9 +281,17 @@ static int labdma_setup_irqs(struct labdma_dev *ld)
  */
 static void labdma_cut_off(struct labdma_dev *ld)
 {
+	unsigned long flags;
+
 	pci_clear_master(ld->pdev);
-	if (!READ_ONCE(ld->dead))
+	/* AER recovery is under way: it resets the link itself */
+	if (pci_channel_offline(ld->pdev))
+		return;
+	/* not after remove's kill: remove cancels the work only once */
+	spin_lock_irqsave(&ld->state_lock, flags);
+	if (!ld->dead)
 		schedule_delayed_work(&ld->recover_work, 0);
+	spin_unlock_irqrestore(&ld->state_lock, flags);
 }
 
 static void labdma_recover_work(struct work_struct *work)
@@ -294,10 +314,30 @@ static void labdma_recover_work(struct work_struct *work)
 	if (ret || READ_ONCE(ld->broken)) {
 		dev_err(dev, "recovery failed (%d); the device stays unusable until it is rebound\n",
 			ret);
+		labdma_fail_queued(ld, -EIO);
 		return;
 	}
 	atomic64_inc(&ld->stats.recoveries);
 	dev_info(dev, "recovered by a function reset\n");
+}
+
+/* The device is lost to a PCI error: off the bus, every waiter gets -EIO. */
+static void labdma_lost(struct labdma_dev *ld, const char *why)
+{
+	pci_clear_master(ld->pdev);
+	labdma_resume(ld, false);
+	labdma_fail_queued(ld, -EIO);
+	dev_err(&ld->pdev->dev, "the device is lost (%s); remove and rescan it to use it again\n",
+		why);
+}
+
+static void labdma_aer_work(struct work_struct *work)
+{
+	struct labdma_dev *ld = container_of(to_delayed_work(work),
+					     struct labdma_dev, aer_work);
+
+	if (!READ_ONCE(ld->dead))
+		labdma_lost(ld, "no recovery from a PCI error");
 }
 
 /* After resume or a reset: is it still our device?  Then start it again. */
@@ -305,6 +345,8 @@ static bool labdma_restart(struct labdma_dev *ld, const char *after)
 {
 	if (labdma_identify(ld, false)) {
 		dev_err(ld->dma_dev, "device not usable after %s\n", after);
+		/* nothing will start the rings again: end what waits on them */
+		labdma_fail_queued(ld, -EIO);
 		return false;
 	}
 	/* the restored command register may have it off (labdma_cut_off()) */
@@ -331,6 +373,7 @@ static int labdma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ld->device = pdev->device;
 	ld->cut_off = labdma_cut_off;
 	INIT_DELAYED_WORK(&ld->recover_work, labdma_recover_work);
+	INIT_DELAYED_WORK(&ld->aer_work, labdma_aer_work);
 	ld->ring_entries = labdma_ring_entries;
 	ld->timeout_ms = labdma_timeout_ms;
 	ld->queue_depth = labdma_queue_depth;
@@ -373,6 +416,8 @@ static int labdma_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_put;
 	}
 	ld->regs = pcim_iomap_table(pdev)[0];
+	/* the device's own registers: no DMA may write there (datasheet 8) */
+	ld->bad_dma_addr = pci_bus_address(pdev, 0);
 	ret = labdma_identify(ld, false);
 	if (ret)
 		goto err_put;
@@ -440,8 +485,9 @@ static void labdma_teardown(struct labdma_dev *ld)
 	unsigned int c;
 
 	labdma_kill(ld);
-	/* after the kill, so it cannot be queued again */
+	/* after the kill, so they cannot be queued again */
 	cancel_delayed_work_sync(&ld->recover_work);
+	cancel_delayed_work_sync(&ld->aer_work);
 	labdma_hw_stop(ld);
 	pci_clear_master(ld->pdev);
 	for (c = 0; c < ld->nr_channels; c++)
@@ -465,6 +511,8 @@ static void labdma_remove(struct pci_dev *pdev)
 	labdma_teardown(ld);
 	labdma_drain(ld);
 	labdma_free_irqs(ld, ld->nr_vectors);
+	/* a watchdog or IRQ thread may have queued it before the kill */
+	cancel_delayed_work_sync(&ld->recover_work);
 	put_device(&ld->dev);
 }
 
@@ -482,7 +530,7 @@ static int labdma_pm_suspend(struct device *dev)
 
 	if (labdma_pause(ld, LABDMA_TIMEOUT_MAX_MS + LABDMA_DRAIN_MS)) {
 		dev_err(dev, "operations did not drain; refusing to suspend\n");
-		labdma_resume(ld, true);
+		labdma_resume(ld, !READ_ONCE(ld->broken));
 		return -EBUSY;
 	}
 	labdma_hw_stop(ld);
@@ -538,8 +586,14 @@ static pci_ers_result_t labdma_pci_error_detected(struct pci_dev *pdev,
 
 	dev_warn(&pdev->dev, "PCI error (channel state %d): holding I/O\n",
 		 state);
-	if (state == pci_channel_io_perm_failure)
-		return PCI_ERS_RESULT_DISCONNECT;	/* remove follows */
+	if (state == pci_channel_io_perm_failure) {
+		/* recovery failed, or the device is gone: nothing resumes it */
+		cancel_delayed_work_sync(&ld->aer_work);
+		labdma_lost(ld, "PCI error recovery failed");
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+	schedule_delayed_work(&ld->aer_work,
+			      msecs_to_jiffies(LABDMA_AER_GIVE_UP_MS));
 	labdma_pause(ld, LABDMA_DRAIN_MS);
 	return state == pci_channel_io_normal ? PCI_ERS_RESULT_CAN_RECOVER :
 						PCI_ERS_RESULT_NEED_RESET;
@@ -553,7 +607,9 @@ static pci_ers_result_t labdma_pci_slot_reset(struct pci_dev *pdev)
 	pci_save_state(pdev);
 	if (!labdma_identify(ld, true))
 		return PCI_ERS_RESULT_RECOVERED;
-	labdma_resume(ld, false);	/* no resume follows: fail, not hold */
+	/* no resume follows: fail, not hold */
+	cancel_delayed_work_sync(&ld->aer_work);
+	labdma_lost(ld, "it does not identify itself after a link reset");
 	return PCI_ERS_RESULT_DISCONNECT;
 }
 
@@ -562,6 +618,7 @@ static void labdma_pci_error_resume(struct pci_dev *pdev)
 	struct labdma_dev *ld = pci_get_drvdata(pdev);
 	bool ok;
 
+	cancel_delayed_work_sync(&ld->aer_work);
 	labdma_hw_stop(ld);
 	ok = labdma_restart(ld, "PCI error recovery");
 	labdma_resume(ld, ok);
