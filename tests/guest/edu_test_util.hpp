@@ -7,6 +7,7 @@
 // the suite tests the driver's ABI (docs/uapi.md), not a library.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -313,6 +314,39 @@ Ret write_file(const fs::path& p, const std::string& s);
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 std::string hex(std::uint64_t v);
+
+// ---------------------------------------------------------------------------
+// The kernel log.
+
+// Kernel log records written from now on (/dev/kmsg, from its end).
+class KmsgTail {
+ public:
+  KmsgTail() : fd_(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {
+    if (fd_.valid()) ::lseek(fd_.get(), 0, SEEK_END);
+  }
+  [[nodiscard]] bool valid() const { return fd_.valid(); }
+  // Waits until a new record contains text; returns whether one did.
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    std::array<char, 8192> rec{};
+    while (std::chrono::steady_clock::now() < end) {
+      const ssize_t n = ::read(fd_.get(), rec.data(), rec.size() - 1);
+      if (n > 0) {
+        const std::string r(rec.data(), static_cast<std::size_t>(n));
+        seen_ += r;
+        if (r.find(text) != std::string::npos) return true;
+      } else if (n < 0 && errno == EAGAIN) {
+        std::this_thread::sleep_for(20ms);
+      }
+    }
+    return false;
+  }
+  [[nodiscard]] const std::string& seen() const { return seen_; }
+
+ private:
+  Fd fd_;
+  std::string seen_;
+};
 
 // ---------------------------------------------------------------------------
 // Fixture: the first edu device, open read-write, identified.

@@ -142,6 +142,28 @@ TEST_F(Faults, SilentCorruptionIsCaughtByTheCallersCheck) {
   expect_copy_works(fd(), 0);
 }
 
+// A destination the device cannot write (its own registers; behind an
+// IOMMU an unmapped IOVA): that operation fails with DST_WRITE, the next
+// one is fine, and nothing else is touched.
+TEST_F(Faults, UnwritableDestinationIsAnErrorNotACrash) {
+  const fs::path knob = fs::path("/sys/kernel/debug/labdma") / node_.name / "inject_bad_dst";
+  if (!fs::exists(knob)) GTEST_SKIP() << "no debugfs";
+  const auto before = stats_of(fd());
+  for (const std::uint32_t o : {LABDMA_OP_COPY, LABDMA_OP_FILL, LABDMA_OP_MUL2}) {
+    SCOPED_TRACE("op " + std::to_string(o));
+    ASSERT_OK(write_file(knob, "1"));
+    const auto src = pattern(8192, o);
+    std::vector<std::uint8_t> dst(src.size(), 0);
+    auto s = op(o, o == LABDMA_OP_FILL ? nullptr : src.data(), dst.data(), src.size(), 0);
+    EXPECT_ERRNO(EIO, submit(fd(), s));
+    EXPECT_EQ(s.hw_error, 0x06) << "DST_WRITE";
+    EXPECT_EQ(read_trimmed(knob), "0");
+    expect_copy_works(fd(), 0);
+  }
+  EXPECT_EQ(stats_of(fd()).errors, before.errors + 3);
+  EXPECT_EQ(read_trimmed(node_.cls / "state"), "ok");
+}
+
 // A timed-out operation among others on the same channel: only it fails,
 // the others are put back on the ring and finish.
 TEST_F(Faults, TimeoutSparesTheOtherOperationsOnTheChannel) {

@@ -151,6 +151,20 @@ std::optional<std::string> qdev_id(edutest::Qmp& qmp, const Node& n) {
   return std::nullopt;
 }
 
+std::optional<std::string> root_port_of(edutest::Qmp& qmp, const Node& n) {
+  const auto pci = qmp.execute("query-pci");
+  if (!pci || !pci->contains("return")) return std::nullopt;
+  const int bus = std::stoi(n.pci.filename().string().substr(5, 2), nullptr, 16);
+  for (const auto& b : (*pci)["return"]) {
+    for (const auto& d : b.value("devices", edutest::json::array())) {
+      if (d.contains("pci_bridge") && d["pci_bridge"]["bus"].value("secondary", -1) == bus) {
+        return d.value("qdev_id", std::string{});
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::string arm_fault(edutest::Qmp& qmp, const std::string& id, const std::string& prop,
                       const std::string& value) {
   const auto r = qmp.execute(

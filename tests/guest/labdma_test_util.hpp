@@ -68,6 +68,8 @@ void expect_copy_works(int fd, std::uint32_t channel = LABDMA_CHANNEL_ANY, std::
 
 // QEMU's id of the device model behind @n (runner: labdmaK, labdmaliteK).
 std::optional<std::string> qdev_id(edutest::Qmp& qmp, const Node& n);
+// QEMU's id of the root port above @n (pcie_aer_inject_error, device_add).
+std::optional<std::string> root_port_of(edutest::Qmp& qmp, const Node& n);
 // Arms a fault (datasheet 9) with qom-set; "" when it was accepted, else the
 // error QEMU gave.
 std::string arm_fault(edutest::Qmp& qmp, const std::string& id, const std::string& prop,
