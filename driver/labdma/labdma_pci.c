@@ -158,14 +158,13 @@ static int labdma_setup_dma(struct labdma_dev *ld)
 	}
 	/*
 	 * What one descriptor moves, and no more than a bounce buffer holds
-	 * (swiotlb): mappings never merge beyond it.
+	 * (swiotlb): mappings never merge beyond it.  (A PCI device has DMA
+	 * parameters; from 6.11 this cannot fail.)
 	 */
-	ret = dma_set_max_seg_size(dev, min_t(size_t, ld->max_xfer,
-					      rounddown(dma_max_mapping_size(dev),
-							PAGE_SIZE)));
-	if (ret)
-		dev_err(dev, "cannot set the DMA segment size: %d\n", ret);
-	return ret;
+	dma_set_max_seg_size(dev, min_t(size_t, ld->max_xfer,
+					rounddown(dma_max_mapping_size(dev),
+						  PAGE_SIZE)));
+	return 0;
 }
 
 static unsigned int labdma_irq_types(struct labdma_dev *ld)
