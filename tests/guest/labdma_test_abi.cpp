@@ -19,20 +19,7 @@ long env_count(const char* name) {
   return v != nullptr ? std::strtol(v, nullptr, 10) : -1;
 }
 
-class Labdma : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto n = first_of(LABDMA_VARIANT_FULL);
-    ASSERT_TRUE(n.has_value()) << "no labdma (1af4:10f0) bound to labdma.ko";
-    node_ = *n;
-    fd_ = open_labdma(node_);
-    ASSERT_TRUE(fd_.valid()) << node_.dev << ": " << errno_name(errno);
-  }
-  [[nodiscard]] int fd() const { return fd_.get(); }
-
-  Node node_;
-  Fd fd_;
-};
+using Labdma = FullDeviceTest;
 
 TEST(Identify, EveryFunctionIsBoundAndDescribesItself) {
   const auto all = nodes();

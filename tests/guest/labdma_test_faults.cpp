@@ -11,14 +11,11 @@ namespace {
 using namespace edutest;
 using namespace labdmatest;
 
-class Faults : public ::testing::Test {
+class Faults : public FullDeviceTest {
  protected:
   void SetUp() override {
-    const auto n = first_of(LABDMA_VARIANT_FULL);
-    ASSERT_TRUE(n.has_value()) << "no labdma (1af4:10f0) bound to labdma.ko";
-    node_ = *n;
-    fd_ = open_labdma(node_);
-    ASSERT_TRUE(fd_.valid());
+    FullDeviceTest::SetUp();
+    if (HasFatalFailure()) return;
     const auto port = Qmp::find_port();
     if (!port) GTEST_SKIP() << "no lab.qmp port: this runner does not expose QEMU's monitor";
     qmp_ = std::make_unique<Qmp>(*port);
@@ -35,13 +32,10 @@ class Faults : public ::testing::Test {
       EXPECT_EQ((*r)["return"].get<std::string>(), "") << "a fault was armed but never hit";
     }
   }
-  [[nodiscard]] int fd() const { return fd_.get(); }
   void arm(const std::string& prop, const std::string& value) {
     ASSERT_EQ(arm_fault(*qmp_, id_, prop, value), "") << prop << "=" << value;
   }
 
-  Node node_;
-  Fd fd_;
   std::unique_ptr<Qmp> qmp_;
   std::string id_;
 };

@@ -35,17 +35,8 @@ std::vector<std::uint8_t> fill_ref(std::size_t len, std::uint32_t pattern) {
   return out;
 }
 
-class Submit : public ::testing::Test {
+class Submit : public FullDeviceTest {
  protected:
-  void SetUp() override {
-    const auto n = first_of(LABDMA_VARIANT_FULL);
-    ASSERT_TRUE(n.has_value()) << "no labdma (1af4:10f0) bound to labdma.ko";
-    node_ = *n;
-    fd_ = open_labdma(node_);
-    ASSERT_TRUE(fd_.valid());
-  }
-  [[nodiscard]] int fd() const { return fd_.get(); }
-
   // Every operation at @len bytes, @off bytes into page-aligned buffers.
   void every_op(std::uint32_t channel, std::size_t len, std::size_t off, std::uint64_t seed) {
     SCOPED_TRACE("channel " + std::to_string(channel) + ", " + std::to_string(len) + " bytes at +" +
@@ -85,9 +76,6 @@ class Submit : public ::testing::Test {
     ASSERT_OK(submit(fd(), nop));
     EXPECT_EQ(nop.done, 0U);
   }
-
-  Node node_;
-  Fd fd_;
 };
 
 TEST_F(Submit, EveryOperationOnEveryChannel) {

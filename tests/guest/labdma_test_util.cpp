@@ -10,6 +10,14 @@ namespace labdmatest {
 using edutest::R;
 using edutest::uptr;
 
+void FullDeviceTest::SetUp() {
+  const auto n = first_of(LABDMA_VARIANT_FULL);
+  ASSERT_TRUE(n.has_value()) << "no labdma (1af4:10f0) bound to labdma.ko";
+  node_ = *n;
+  fd_ = open_labdma(node_);
+  ASSERT_TRUE(fd_.valid()) << node_.dev << ": " << edutest::errno_name(errno);
+}
+
 std::vector<Node> nodes() {
   std::vector<Node> out;
   const fs::path cls_dir = "/sys/class/labdma";

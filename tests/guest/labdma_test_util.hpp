@@ -11,6 +11,8 @@
 
 #include <linux/labdma.h>
 
+#include <gtest/gtest.h>
+
 #include "edu_test_util.hpp"
 #include "qmp.hpp"
 
@@ -76,5 +78,15 @@ std::string arm_fault(edutest::Qmp& qmp, const std::string& id, const std::strin
                       const std::string& value);
 // The device model's faults-injected counter.
 std::optional<std::uint64_t> faults_injected(edutest::Qmp& qmp, const std::string& id);
+
+// Fixture: the first labdma (full variant), open read-write, identified.
+class FullDeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  [[nodiscard]] int fd() const { return fd_.get(); }
+
+  Node node_;
+  Fd fd_;
+};
 
 }  // namespace labdmatest
